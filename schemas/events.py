@@ -1,0 +1,97 @@
+"""Input events of the contract, as immutable records named in the past tense.
+
+Decoding and validation live in ``schemas.decode``; these records are what the decision
+core receives: money is ``Decimal``, instants are aware datetimes normalised to UTC, dates
+are ``datetime.date``, zone names are validated IANA names.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Final, Literal
+
+PAYMENTS: Final = "repayments.payments"
+MISSED_PAYMENTS: Final = "repayments.missed-payments"
+CONTACT_RESULTS: Final = "repayments.contact-results"
+INPUT_TOPICS: Final = (PAYMENTS, MISSED_PAYMENTS, CONTACT_RESULTS)
+
+Channel = Literal["sms", "email", "voice_bot", "agent_call"]
+CHANNELS: Final[tuple[Channel, ...]] = ("sms", "email", "voice_bot", "agent_call")
+
+NEUTRAL_OUTCOMES: Final = frozenset({"delivered"})
+FAILED_OUTCOMES: Final = frozenset(
+    {"no_answer", "busy", "voicemail", "undeliverable", "invalid_number", "wrong_party"}
+)
+RIGHT_PARTY_OUTCOMES: Final = frozenset(
+    {
+        "reached",
+        "promise_to_pay",
+        "refused",
+        "dispute",
+        "hardship",
+        "arrangement_agreed",
+        "callback_requested",
+    }
+)
+OTHER_OUTCOMES: Final = frozenset({"dispute_resolved", "opt_out", "cease_contact"})
+OUTCOMES: Final = NEUTRAL_OUTCOMES | FAILED_OUTCOMES | RIGHT_PARTY_OUTCOMES | OTHER_OUTCOMES
+
+ArrangementType = Literal["deferral", "reinstallment", "fee_waiver"]
+ARRANGEMENT_TYPES: Final = ("deferral", "reinstallment", "fee_waiver")
+
+
+@dataclass(frozen=True, slots=True)
+class EventHeader:
+    """Fields every input event carries."""
+
+    event_id: str
+    customer_id: str
+    occurred_at: datetime  # aware, UTC
+    customer_timezone: str | None = None
+    schema_version: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentReceived:
+    header: EventHeader
+    amount: Decimal
+    currency: str
+    installment_id: str | None = None
+    account_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentMissed:
+    header: EventHeader
+    installment_id: str
+    due_date: date
+    amount_due: Decimal
+    currency: str
+    account_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Promise:
+    amount: Decimal
+    date: date
+
+
+@dataclass(frozen=True, slots=True)
+class Arrangement:
+    type: ArrangementType
+    until: date
+
+
+@dataclass(frozen=True, slots=True)
+class ContactResultReported:
+    header: EventHeader
+    channel: Channel
+    outcome: str
+    outreach_id: str | None = None
+    promise: Promise | None = None
+    arrangement: Arrangement | None = None
+
+
+InputEvent = PaymentReceived | PaymentMissed | ContactResultReported
