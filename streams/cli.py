@@ -121,6 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
     tail = sub.add_parser("tail", help="print the decisions on the output topics")
     tail.add_argument("--seconds", type=float, default=None, help="stop after this long idle")
     tail.add_argument("--from-beginning", action="store_true")
+    tail.add_argument("--json", action="store_true", help="print replay-style JSON lines")
     tail.set_defaults(func=cmd_tail)
     return parser
 

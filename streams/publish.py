@@ -1,0 +1,200 @@
+"""`publish` and `tail`: put a JSONL history on the input topics, watch the decisions.
+
+With `--ticks`, `publish` sends the exact interleaving of events and clock ticks that
+`replay` uses and waits for the worker to finish each item before sending the next, so a
+worker in `REPAYMENT_CLOCK=event` mode makes the same decisions, with the same ids, as
+`replay` on the same file. The demo and the differential tests use it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import re
+import sys
+import time
+import urllib.request
+from collections.abc import Iterable
+from datetime import datetime
+
+import orjson
+
+from schemas.decode import decode_key
+from schemas.errors import InvalidEvent
+from streams.replay import EventItem, TickItem, parse_timestamp, timeline
+from streams.settings import Settings
+
+_METRIC = re.compile(r"^(repayment_events_total|repayment_clock_ticks_total)(\{[^}]*\})? ([0-9.e+]+)$")
+
+
+def scrape_progress(url: str) -> int:
+    """Inputs the worker has finished: events of every result plus tick messages."""
+    with urllib.request.urlopen(f"{url}/metrics", timeout=5) as response:  # noqa: S310
+        text = response.read().decode()
+    total = 0.0
+    for line in text.splitlines():
+        match = _METRIC.match(line)
+        if match:
+            total += float(match.group(3))
+    return int(total)
+
+
+async def wait_for_progress(url: str, target: int, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        done = await asyncio.to_thread(scrape_progress, url)
+        if done >= target:
+            return
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"worker at {url} finished {done} of {target} inputs")
+        await asyncio.sleep(0.01)
+
+
+def tick_value(at: datetime) -> bytes:
+    return orjson.dumps({"at": at.strftime("%Y-%m-%dT%H:%M:%SZ")})
+
+
+def expected_inputs(item: EventItem) -> int:
+    """A message with a wrong key is counted twice: once re-keyed, once processed."""
+    decoded = item.decoded
+    if isinstance(decoded, InvalidEvent):
+        return 1
+    return 1 if decode_key(item.key) == decoded.header.customer_id else 2
+
+
+async def publish_history(
+    settings: Settings,
+    lines: Iterable[str],
+    *,
+    until: datetime | None = None,
+    ticks: bool = False,
+    worker_url: str | None = None,
+) -> int:
+    """Publish a replay log; returns the number of messages sent."""
+    from aiokafka import AIOKafkaProducer
+
+    producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap_servers, acks="all")
+    await producer.start()
+    sent = 0
+    baseline = await asyncio.to_thread(scrape_progress, worker_url) if ticks and worker_url else 0
+    target = baseline
+    try:
+        pending_ticks = False
+        for item in timeline(lines, until if ticks else None):
+            if isinstance(item, TickItem):
+                if not ticks:
+                    continue
+                for partition in range(settings.partitions):
+                    await producer.send(
+                        settings.topic("clock-ticks"), tick_value(item.at), partition=partition
+                    )
+                    sent += 1
+                target += settings.partitions
+                pending_ticks = True
+                continue
+            if pending_ticks and worker_url:
+                await producer.flush()
+                await wait_for_progress(worker_url, target)
+                pending_ticks = False
+            topic = settings.topic(item.topic.removeprefix("repayments."))
+            await producer.send(topic, item.raw, key=item.key)
+            sent += 1
+            if ticks and worker_url:
+                target += expected_inputs(item)
+                await producer.flush()
+                await wait_for_progress(worker_url, target)
+        await producer.flush()
+        if pending_ticks and worker_url:
+            await wait_for_progress(worker_url, target)
+    finally:
+        await producer.stop()
+    return sent
+
+
+def main(args: argparse.Namespace) -> int:
+    import os
+
+    settings = Settings.from_env(os.environ)
+    until = parse_timestamp(args.until) if args.until else None
+    with open(args.input, encoding="utf-8") as source:
+        sent = asyncio.run(
+            publish_history(
+                settings, source, until=until, ticks=args.ticks, worker_url=args.worker_url
+            )
+        )
+    print(f"publish: {sent} messages sent to {settings.bootstrap_servers}", file=sys.stderr)
+    return 0
+
+
+def describe(topic: str, value: dict[str, object]) -> str:
+    """One human line per decision, for the demo and for operators."""
+    customer = value.get("customer_id", "?")
+    if topic.endswith("risk-escalations"):
+        reasons = ",".join(value["reasons"])  # type: ignore[arg-type]
+        return (
+            f"{value['decided_at']}  {customer:<10} ESCALATION {value['from_tier']} -> "
+            f"{value['to_tier']} ({reasons}) dpd={value['days_past_due']} "
+            f"overdue={value['overdue_amount']} {value['currency']}"
+        )
+    if topic.endswith("outreach-needed"):
+        return (
+            f"{value['decided_at']}  {customer:<10} OUTREACH   {value['reason']} via "
+            f"{value['channel']} p{value['priority']} not_before={value['not_before']} "
+            f"tier={value['tier']}"
+        )
+    error = value.get("error", {})
+    return (
+        f"{'':20}  {str(value.get('key')):<10} DEAD LETTER {error.get('code')} "  # type: ignore[union-attr]
+        f"({error.get('field') or '-'}) from {value.get('source_topic')} "  # type: ignore[union-attr]
+        f"offset {value.get('offset')}"
+    )
+
+
+def as_replay_line(settings: Settings, topic: str, key: bytes | None, value: bytes) -> bytes:
+    """The replay command's output shape, with the contract's topic name."""
+    name = "repayments." + topic.removeprefix(settings.topic_namespace + ".")
+    return orjson.dumps(
+        {"topic": name, "key": None if key is None else key.decode(), "value": orjson.loads(value)}
+    )
+
+
+async def tail(
+    settings: Settings, idle_seconds: float | None, from_beginning: bool, as_json: bool = False
+) -> int:
+    from aiokafka import AIOKafkaConsumer
+
+    topics = [settings.topic(t) for t in ("risk-escalations", "outreach-needed", "dead-letter")]
+    consumer = AIOKafkaConsumer(
+        *topics,
+        bootstrap_servers=settings.bootstrap_servers,
+        auto_offset_reset="earliest" if from_beginning else "latest",
+        enable_auto_commit=False,
+    )
+    await consumer.start()
+    seen = 0
+    last = time.monotonic()
+    try:
+        while idle_seconds is None or time.monotonic() - last < idle_seconds:
+            batch = await consumer.getmany(timeout_ms=500)
+            for records in batch.values():
+                for record in records:
+                    if as_json:
+                        line = as_replay_line(settings, record.topic, record.key, record.value)
+                        sys.stdout.buffer.write(line + b"\n")
+                        sys.stdout.buffer.flush()
+                    else:
+                        print(describe(record.topic, orjson.loads(record.value)), flush=True)
+                    seen += 1
+                    last = time.monotonic()
+    finally:
+        await consumer.stop()
+    return seen
+
+
+def tail_main(args: argparse.Namespace) -> int:
+    import os
+
+    settings = Settings.from_env(os.environ)
+    seen = asyncio.run(tail(settings, args.seconds, args.from_beginning, args.json))
+    print(f"tail: {seen} decisions and dead letters", file=sys.stderr)
+    return 0
