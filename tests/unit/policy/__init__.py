@@ -1,0 +1,1 @@
+"""Property-based tests of the decision core."""

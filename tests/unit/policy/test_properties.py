@@ -1,0 +1,286 @@
+"""Invariants of the decision core over generated customer histories (issue 3).
+
+Each test states one promise of the contract and checks it at every step of a history that
+the strategies in ``strategies.py`` generate. "New" decisions are those of steps that were not
+duplicates: a duplicate re-emits remembered decisions, which is checked on its own.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from collections.abc import Iterator
+from datetime import datetime, time, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import pytest
+from hypothesis import given, settings
+from policy.state import decode_state, encode_state
+
+from policy import apply, days_past_due, overdue_amount, tick
+from schemas.events import RIGHT_PARTY_OUTCOMES, ContactResultReported
+from schemas.outputs import TIERS, OutreachNeeded, RiskEscalation
+
+from .strategies import Applied, History, histories, long_history, run
+
+PROPERTY_SETTINGS = settings(settings.get_profile(os.environ.get("POLICY_PROFILE", "policy-dev")))
+
+COLLECTION = ("broken_arrangement", "broken_promise", "missed_payment", "tier_change", "cadence")
+BESIDE = ("promise_reminder", "verify_contact", "hardship_review", "courtesy_followup")
+QUIET_HOURS = {
+    "cn": (time(22), time(8), frozenset({"sms", "voice_bot", "agent_call"})),
+    "us_regf": (time(21), time(8), frozenset({"sms", "email", "voice_bot", "agent_call"})),
+}
+CALLS = frozenset({"voice_bot", "agent_call"})
+NOT_ATTEMPTS = frozenset({"delivered", "opt_out", "cease_contact", "dispute_resolved"})
+WEEK = timedelta(days=7)
+MAX_STATE_BYTES = 32 * 1024
+
+
+def new_steps(applied: list[Applied]) -> Iterator[Applied]:
+    """Steps the core accepted and that were not duplicates."""
+    return (a for a in applied if a.step is not None and not a.step.duplicate)
+
+
+def outcome_of(a: Applied) -> str | None:
+    return a.event.outcome if isinstance(a.event, ContactResultReported) else None
+
+
+def outreach(a: Applied) -> list[OutreachNeeded]:
+    return [d for d in a.step.decisions if isinstance(d, OutreachNeeded)]
+
+
+@PROPERTY_SETTINGS
+@given(histories())
+def test_outreach_not_before__is_never_inside_quiet_hours_of_its_channel(history: History) -> None:
+    start, end, channels = QUIET_HOURS[history.profile]
+    for a in new_steps(run(history)):
+        for o in outreach(a):
+            local = o.not_before.astimezone(ZoneInfo(a.zone)).time()
+            if o.channel in channels:
+                assert end <= local < start, (o, a.zone)
+
+
+class Attempts:
+    """The contract's attempt count: contact results (not neutral) at ``occurred_at``, plus
+    emitted outreach not yet answered by a result carrying its id, at ``not_before``."""
+
+    def __init__(self) -> None:
+        self.reported: list[tuple[str, datetime]] = []
+        self.pending: dict[str, tuple[str, datetime]] = {}
+        self.right_party: list[datetime] = []
+
+    def record_result(self, event: ContactResultReported) -> None:
+        self.pending.pop(event.outreach_id or "", None)
+        if event.outcome not in NOT_ATTEMPTS:
+            self.reported.append((event.channel, event.header.occurred_at))
+        if event.outcome in RIGHT_PARTY_OUTCOMES:
+            self.right_party.append(event.header.occurred_at)
+
+    def calls(self) -> list[tuple[str, datetime]]:
+        return [(c, t) for c, t in [*self.reported, *self.pending.values()] if c in CALLS]
+
+
+@PROPERTY_SETTINGS
+@given(histories())
+def test_call_outreach__never_exceeds_the_profile_caps_when_placed(history: History) -> None:
+    attempts = Attempts()
+    for a in new_steps(run(history)):
+        if isinstance(a.event, ContactResultReported):
+            attempts.record_result(a.event)
+        zone = ZoneInfo(a.zone)
+        for o in outreach(a):
+            attempts.pending[o.outreach_id] = (o.channel, o.not_before)
+            if o.channel not in CALLS:
+                continue
+            calls = attempts.calls()
+            if history.profile == "cn":
+                day = o.not_before.astimezone(zone).date()
+                on_day = [c for c, t in calls if t.astimezone(zone).date() == day]
+                assert len(on_day) <= 6, (o, on_day)
+                if o.channel == "voice_bot":
+                    assert on_day.count("voice_bot") <= 3, (o, on_day)
+            else:
+                t = o.not_before
+                for s in sorted({u for _, u in calls if t - WEEK < u <= t}):
+                    in_window = [u for _, u in calls if s <= u < s + WEEK]
+                    assert len(in_window) <= 7, (o, s, sorted(in_window))
+                for r in attempts.right_party:
+                    assert not r <= t < r + WEEK, (o, r)
+
+
+@PROPERTY_SETTINGS
+@given(histories())
+def test_after_cease_contact__no_outreach_of_any_kind_is_ever_emitted(history: History) -> None:
+    ceased = False
+    for a in new_steps(run(history)):
+        ceased = ceased or outcome_of(a) == "cease_contact"
+        if ceased:
+            assert outreach(a) == [], a
+
+
+@PROPERTY_SETTINGS
+@given(histories())
+def test_opted_out_channel__is_never_chosen_again(history: History) -> None:
+    opted_out: set[str] = set()
+    for a in new_steps(run(history)):
+        if outcome_of(a) == "opt_out":
+            opted_out.add(a.event.channel)
+        for o in outreach(a):
+            assert o.channel not in opted_out, (o, opted_out)
+
+
+@PROPERTY_SETTINGS
+@given(histories())
+def test_during_an_active_dispute__no_collection_outreach_or_reminder(history: History) -> None:
+    disputed = False
+    for a in new_steps(run(history)):
+        outcome = outcome_of(a)
+        disputed = (disputed or outcome == "dispute") and outcome != "dispute_resolved"
+        if disputed:
+            reasons = [o.reason for o in outreach(a)]
+            assert not set(reasons) & {*COLLECTION, "promise_reminder"}, (a, reasons)
+
+
+@PROPERTY_SETTINGS
+@given(histories())
+def test_each_step__emits_at_most_one_collection_outreach_and_one_of_each_other(
+    history: History,
+) -> None:
+    for a in run(history):
+        if a.step is None:
+            continue
+        reasons = Counter(o.reason for o in outreach(a))
+        assert sum(reasons[r] for r in COLLECTION) <= 1, reasons
+        assert all(reasons[r] <= 1 for r in BESIDE), reasons
+
+
+@PROPERTY_SETTINGS
+@given(histories())
+def test_same_history__gives_same_decisions_ids_and_states(history: History) -> None:
+    first, second = run(history), run(history)
+    assert [(a.step, a.event) for a in first] == [(a.step, a.event) for a in second]
+
+
+def decision_id(d: OutreachNeeded | RiskEscalation) -> str:
+    return d.outreach_id if isinstance(d, OutreachNeeded) else d.escalation_id
+
+
+@PROPERTY_SETTINGS
+@given(histories())
+def test_reapplied_event_or_tick__is_a_duplicate_that_changes_nothing_and_adds_no_ids(
+    history: History,
+) -> None:
+    seen: dict[str, OutreachNeeded | RiskEscalation] = {}
+    applied_ids: set[str] = set()
+    for a in run(history):
+        if a.step is None:
+            continue
+        event_id = a.event.header.event_id if a.event is not None else None
+        assert a.step.duplicate == (event_id in applied_ids), a
+        if a.step.duplicate:
+            for d in a.step.decisions:
+                assert seen.get(decision_id(d)) == d, d
+                assert d.caused_by == event_id, d
+            assert a.step.state == a.before
+            continue
+        for d in a.step.decisions:
+            assert decision_id(d) not in seen, ("id reused by another trigger", d)
+            seen[decision_id(d)] = d
+        later = a.now + timedelta(hours=5)
+        again = [tick(a.step.state, a.now, history.policy)]
+        if a.event is not None:
+            applied_ids.add(event_id)
+            again = [apply(a.step.state, a.event, now, history.policy) for now in (a.now, later)]
+        for step in again:
+            assert step.duplicate, a
+            assert step.state == a.step.state, a
+            assert all(seen.get(decision_id(d)) == d for d in step.decisions), step
+
+
+@PROPERTY_SETTINGS
+@given(histories())
+def test_days_past_due__is_never_negative_and_zero_when_nothing_is_overdue(
+    history: History,
+) -> None:
+    for a in run(history):
+        if a.step is None:
+            continue
+        dpd = days_past_due(a.step.state, a.now)
+        assert dpd >= 0
+        assert overdue_amount(a.step.state) >= 0
+        if overdue_amount(a.step.state) == 0:
+            assert dpd == 0
+        for d in a.step.decisions:
+            assert d.days_past_due >= 0 and d.overdue_amount >= 0, d
+
+
+@PROPERTY_SETTINGS
+@given(histories())
+def test_money__is_conserved_between_payments_installments_credit_and_overdue(
+    history: History,
+) -> None:
+    from policy import (
+        credit,
+        paid_not_overdue,
+        paid_to_installments,
+        total_due,
+        total_paid,
+    )
+
+    for a in new_steps(run(history)):
+        s = a.step.state
+        assert total_paid(s) == paid_to_installments(s) + credit(s) + paid_not_overdue(s)
+        assert total_due(s) == paid_to_installments(s) + overdue_amount(s)
+        assert min(credit(s), paid_not_overdue(s), paid_to_installments(s)) >= Decimal(0)
+
+
+@PROPERTY_SETTINGS
+@given(histories())
+def test_decisions__are_stamped_with_the_step_clock_and_a_24h_window(history: History) -> None:
+    for a in new_steps(run(history)):
+        cause = a.event.header.event_id if a.event else f"tick:{a.now:%Y-%m-%dT%H:%M:%SZ}"
+        for d in a.step.decisions:
+            assert d.decided_at == a.now and d.caused_by == cause, (d, a.now, cause)
+            assert d.customer_id == history.customer_id
+        for o in outreach(a):
+            assert o.not_before >= o.decided_at, o
+            assert o.expires_at == o.not_before + timedelta(hours=24), o
+            assert 1 <= o.priority <= 5
+
+
+@PROPERTY_SETTINGS
+@given(histories())
+def test_escalations__form_a_chain_of_real_tier_changes_in_the_right_direction(
+    history: History,
+) -> None:
+    tier = "current"
+    for a in new_steps(run(history)):
+        for e in (d for d in a.step.decisions if isinstance(d, RiskEscalation)):
+            assert e.from_tier == tier != e.to_tier, (tier, e)
+            up = TIERS.index(e.to_tier) > TIERS.index(e.from_tier)
+            assert e.direction == ("up" if up else "down"), e
+            if e.to_tier == "charge_off":
+                assert e.days_past_due >= 181, e
+            tier = e.to_tier
+
+
+@PROPERTY_SETTINGS
+@given(histories())
+def test_state__round_trips_through_its_encoding_and_stays_small(history: History) -> None:
+    for a in run(history):
+        if a.step is None:
+            continue
+        blob = encode_state(a.step.state)
+        assert decode_state(blob) == a.step.state
+        assert len(blob) < MAX_STATE_BYTES, len(blob)
+
+
+@pytest.mark.parametrize(("seed", "profile"), [(1, "cn"), (2, "us_regf")])
+def test_state__stays_small_over_a_long_history(seed: int, profile: str) -> None:
+    largest = 0
+    for a in run(long_history(seed, 1500, profile)):
+        if a.step is not None:
+            largest = max(largest, len(encode_state(a.step.state)))
+    assert largest < MAX_STATE_BYTES, largest
