@@ -1,0 +1,367 @@
+"""JSON Schemas (draft 2020-12) of the six contract topics, generated from the records.
+
+Properties follow the fields of the records in ``schemas.events`` / ``schemas.outputs``
+(a field without an entry here fails the generation), required fields are the record
+fields without a default, enums and patterns come from the same constants the decoder
+uses. ``python -m schemas.export`` writes ``schemas/json/<topic>.schema.json``;
+``--check`` exits 1 when the checked-in files differ from the code (run it in CI).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Final, get_args, get_type_hints
+
+from schemas import decode as d
+from schemas.errors import ErrorCode
+from schemas.events import (
+    ARRANGEMENT_TYPES,
+    CHANNELS,
+    CONTACT_RESULTS,
+    MISSED_PAYMENTS,
+    OUTCOMES,
+    PAYMENTS,
+    Arrangement,
+    ContactResultReported,
+    EventHeader,
+    PaymentMissed,
+    PaymentReceived,
+    Promise,
+)
+from schemas.outputs import (
+    DEAD_LETTER,
+    ESCALATION_REASONS,
+    OUTREACH_NEEDED,
+    OUTREACH_REASONS,
+    RISK_ESCALATIONS,
+    TIERS,
+    OutreachNeeded,
+    RiskEscalation,
+)
+
+DIALECT: Final = "https://json-schema.org/draft/2020-12/schema"
+SCHEMA_DIR: Final = Path(__file__).parent / "json"
+
+# The contract's outcome table, in its order (``OUTCOMES`` is a set).
+OUTCOMES_IN_CONTRACT_ORDER: Final = (
+    "delivered",
+    "no_answer",
+    "busy",
+    "voicemail",
+    "undeliverable",
+    "invalid_number",
+    "wrong_party",
+    "reached",
+    "promise_to_pay",
+    "refused",
+    "dispute",
+    "hardship",
+    "arrangement_agreed",
+    "callback_requested",
+    "dispute_resolved",
+    "opt_out",
+    "cease_contact",
+)
+if frozenset(OUTCOMES_IN_CONTRACT_ORDER) != OUTCOMES:
+    raise RuntimeError("OUTCOMES_IN_CONTRACT_ORDER is out of step with schemas.events.OUTCOMES")
+
+_ID = {"type": "string", "minLength": 1, "maxLength": d.MAX_ID_CHARS}
+_CURRENCY = {"type": "string", "pattern": d.CURRENCY_PATTERN, "description": "ISO 4217 code."}
+_DATE = {"type": "string", "format": "date", "pattern": d.DATE_PATTERN}
+_MONEY_IN = {
+    "description": (
+        'A decimal string (e.g. "125.50") or a JSON number; greater than 0, less than '
+        f"10^{d.MONEY_MAX_INTEGER_DIGITS}, at most {d.MONEY_MAX_DECIMALS} decimals."
+    ),
+    "oneOf": [
+        {"type": "string", "pattern": d.MONEY_TEXT_PATTERN, "maxLength": d.MONEY_MAX_TEXT_CHARS},
+        {
+            "type": "number",
+            "exclusiveMinimum": 0,
+            "exclusiveMaximum": 10**d.MONEY_MAX_INTEGER_DIGITS,
+        },
+    ],
+}
+_MONEY_OUT = {
+    "type": "string",
+    "pattern": r"^[0-9]+\.[0-9]{2,}$",
+    "description": 'Decimal string with at least two decimals, e.g. "125.50".',
+}
+_INSTANT_UTC = {
+    "type": "string",
+    "format": "date-time",
+    "pattern": r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$",
+    "description": "RFC 3339, UTC, seconds precision.",
+}
+
+
+def _described(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {**schema, "description": description}
+
+
+def _object(
+    cls: type, fields: dict[str, dict[str, Any]], *, extra: Sequence[str] = ()
+) -> tuple[dict[str, Any], list[str]]:
+    """Properties and required names of a record's fields (plus ``extra`` leading ones)."""
+    names = [*extra, *(f.name for f in dataclasses.fields(cls) if f.name != "header")]
+    return {name: fields[name] for name in names}, _required_names(cls)
+
+
+def _required_names(cls: type) -> list[str]:
+    """Fields without a default; the nested header is flattened by the caller."""
+    return [
+        f.name
+        for f in dataclasses.fields(cls)
+        if f.name != "header"
+        and f.default is dataclasses.MISSING
+        and f.default_factory is dataclasses.MISSING
+    ]
+
+
+_PROMISE_FIELDS = {
+    "amount": _described(_MONEY_IN, "The promised amount."),
+    "date": _described(_DATE, "The day the customer promises to pay by (YYYY-MM-DD)."),
+}
+_ARRANGEMENT_FIELDS = {
+    "type": {"enum": list(ARRANGEMENT_TYPES)},
+    "until": _described(
+        _DATE,
+        f"Last day of the arrangement: on or after the local date of occurred_at and at most "
+        f"{d.ARRANGEMENT_MAX_MONTHS} months later.",
+    ),
+}
+
+
+def _nested(cls: type, fields: dict[str, dict[str, Any]], description: str) -> dict[str, Any]:
+    properties, required = _object(cls, fields)
+    return {
+        "type": "object",
+        "description": description,
+        "properties": properties,
+        "required": required,
+    }
+
+
+_INPUT_FIELDS: Final[dict[str, dict[str, Any]]] = {
+    "event_id": _described(
+        _ID, "Unique per logical event; a repeat for the same customer has no effect."
+    ),
+    "customer_id": _described(_ID, "The customer; authoritative over the message key."),
+    "occurred_at": {
+        "type": "string",
+        "format": "date-time",
+        "pattern": d.INSTANT_PATTERN,
+        "description": "RFC 3339 timestamp with an offset, e.g. 2026-03-01T09:30:00+08:00.",
+    },
+    "customer_timezone": {
+        "type": "string",
+        "maxLength": d.ZONE_MAX_CHARS,
+        "pattern": d.ZONE_PATTERN,
+        "description": "IANA zone name; the latest one seen is the customer's zone.",
+    },
+    "schema_version": {"type": "integer", "minimum": 1, "default": 1},
+    "amount": _described(_MONEY_IN, "The amount paid."),
+    "currency": _CURRENCY,
+    "installment_id": _described(_ID, "The installment."),
+    "account_id": _described(_ID, "The account."),
+    "due_date": _described(_DATE, "The day the installment fell due (YYYY-MM-DD)."),
+    "amount_due": _described(_MONEY_IN, "What was left unpaid when the installment fell due."),
+    "channel": {"enum": list(CHANNELS)},
+    "outcome": {"enum": list(OUTCOMES_IN_CONTRACT_ORDER)},
+    "outreach_id": _described(_ID, "The outreach this result answers."),
+    "promise": _nested(Promise, _PROMISE_FIELDS, "Required for promise_to_pay."),
+    "arrangement": _nested(Arrangement, _ARRANGEMENT_FIELDS, "Required for arrangement_agreed."),
+}
+
+_INPUTS: Final = (
+    (
+        PAYMENTS,
+        PaymentReceived,
+        "A payment received. Without installment_id it pays the oldest unpaid installment "
+        "first; what is left pays the next, then becomes credit.",
+    ),
+    (
+        MISSED_PAYMENTS,
+        PaymentMissed,
+        "An installment fell due and was not fully paid. The same installment_id twice is one "
+        "installment.",
+    ),
+    (
+        CONTACT_RESULTS,
+        ContactResultReported,
+        "The outcome of one contact attempt, reported by a dialer or a channel.",
+    ),
+)
+
+
+def _input_schema(topic: str, cls: type, description: str) -> dict[str, Any]:
+    header = [f.name for f in dataclasses.fields(EventHeader)]
+    properties, required = _object(cls, _INPUT_FIELDS, extra=header)
+    schema: dict[str, Any] = {
+        "$schema": DIALECT,
+        "title": topic,
+        "description": description + " Unknown fields are ignored.",
+        "type": "object",
+        "properties": properties,
+        "required": [*_required_names(EventHeader), *required],
+    }
+    if cls is ContactResultReported:
+        schema["allOf"] = [
+            {
+                "if": {"properties": {"outcome": {"const": outcome}}, "required": ["outcome"]},
+                "then": {"required": [field]},
+            }
+            for outcome, field in (
+                ("promise_to_pay", "promise"),
+                ("arrangement_agreed", "arrangement"),
+            )
+        ]
+    return schema
+
+
+_OUTPUT_FIELDS: Final[dict[str, dict[str, Any]]] = {
+    "escalation_id": _described(
+        {"type": "string", "format": "uuid"}, "Deterministic: same input history, same id."
+    ),
+    "outreach_id": _described(
+        {"type": "string", "format": "uuid"},
+        "Deterministic: the same trigger gives the same id, so consumers can drop duplicates.",
+    ),
+    "customer_id": _ID,
+    "from_tier": {"enum": list(TIERS)},
+    "to_tier": {"enum": list(TIERS)},
+    "tier": {"enum": list(TIERS)},
+    "direction": {"enum": list(get_args(get_type_hints(RiskEscalation)["direction"]))},
+    "reasons": {
+        "type": "array",
+        "items": {"enum": list(ESCALATION_REASONS)},
+        "minItems": 1,
+        "uniqueItems": True,
+    },
+    "channel": {"enum": list(CHANNELS)},
+    "priority": _described({"type": "integer", "minimum": 1, "maximum": 5}, "1 most urgent .. 5."),
+    "reason": {"enum": list(OUTREACH_REASONS)},
+    "not_before": _described(
+        _INSTANT_UTC, "Earliest contact time; already respects quiet hours and caps."
+    ),
+    "expires_at": _described(_INSTANT_UTC, "not_before + 24 hours."),
+    "days_past_due": _described(
+        {"type": "integer", "minimum": 0}, "Days past due as of the decision."
+    ),
+    "overdue_amount": _described(_MONEY_OUT, "Overdue amount as of the decision."),
+    "currency": _CURRENCY,
+    "caused_by": _described(
+        {"type": "string", "minLength": 1},
+        "The event_id that triggered it, or the clock tick's id.",
+    ),
+    "decided_at": _described(_INSTANT_UTC, "The processor's clock at the decision."),
+}
+
+_OUTPUTS: Final = (
+    (RISK_ESCALATIONS, RiskEscalation, "Emitted on every change of a customer's risk tier."),
+    (OUTREACH_NEEDED, OutreachNeeded, "One unit of work for a dialer or a messaging channel."),
+)
+
+
+def _output_schema(topic: str, cls: type, description: str) -> dict[str, Any]:
+    properties, required = _object(cls, _OUTPUT_FIELDS)
+    return {
+        "$schema": DIALECT,
+        "title": topic,
+        "description": description,
+        "type": "object",
+        "properties": properties,
+        "required": required,
+    }
+
+
+def _dead_letter_schema() -> dict[str, Any]:
+    base64_flag = {"const": "base64", "description": "Present when the value is base64."}
+    return {
+        "$schema": DIALECT,
+        "title": DEAD_LETTER,
+        "description": "Every input that cannot be processed, with nothing lost.",
+        "type": "object",
+        "properties": {
+            "source_topic": {"type": "string"},
+            "partition": {"type": "integer", "minimum": 0},
+            "offset": {"type": "integer", "minimum": 0},
+            "key": {
+                "type": ["string", "null"],
+                "description": "The message key: text when UTF-8, else base64 (key_encoding).",
+            },
+            "key_encoding": base64_flag,
+            "raw": {
+                "type": "string",
+                "description": "The original bytes: text when UTF-8, else base64 (raw_encoding).",
+            },
+            "raw_encoding": base64_flag,
+            "error": {
+                "type": "object",
+                "properties": {
+                    "code": {"enum": list(get_args(ErrorCode))},
+                    "message": {"type": "string"},
+                    "field": {
+                        "type": ["string", "null"],
+                        "description": "Dotted path of the field at fault, e.g. promise.amount.",
+                    },
+                },
+                "required": ["code", "message", "field"],
+            },
+        },
+        "required": ["source_topic", "partition", "offset", "key", "raw", "error"],
+    }
+
+
+def build_schemas() -> dict[str, dict[str, Any]]:
+    """Every topic's schema, keyed by the contract's topic name."""
+    schemas = {topic: _input_schema(topic, cls, text) for topic, cls, text in _INPUTS}
+    schemas.update({topic: _output_schema(topic, cls, text) for topic, cls, text in _OUTPUTS})
+    schemas[DEAD_LETTER] = _dead_letter_schema()
+    return schemas
+
+
+def render(schema: dict[str, Any]) -> str:
+    """The checked-in text of a schema: stable, two-space indented, newline-terminated."""
+    return json.dumps(schema, indent=2, ensure_ascii=False) + "\n"
+
+
+def schema_path(topic: str, directory: Path = SCHEMA_DIR) -> Path:
+    return directory / f"{topic}.schema.json"
+
+
+def stale_files(directory: Path = SCHEMA_DIR) -> list[str]:
+    """Names of files that differ from the code, are missing, or belong to no topic."""
+    expected = {schema_path(t, directory).name: render(s) for t, s in build_schemas().items()}
+    stale = [
+        name
+        for name, text in expected.items()
+        if not (directory / name).is_file() or (directory / name).read_text("utf-8") != text
+    ]
+    stale += [p.name for p in directory.glob("*.json") if p.name not in expected]
+    return sorted(stale)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m schemas.export", description=__doc__)
+    parser.add_argument("--check", action="store_true", help="fail if the files are stale")
+    parser.add_argument("--dir", type=Path, default=SCHEMA_DIR, help="output directory")
+    args = parser.parse_args(argv)
+    if args.check:
+        stale = stale_files(args.dir)
+        for name in stale:
+            print(f"stale: {args.dir / name} (run python -m schemas.export)", file=sys.stderr)
+        return 1 if stale else 0
+    args.dir.mkdir(parents=True, exist_ok=True)
+    for topic, schema in build_schemas().items():
+        schema_path(topic, args.dir).write_text(render(schema), "utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
