@@ -20,7 +20,9 @@ CLIENT_ID = b"repayment-stream-ready"
 
 def metadata_request(correlation_id: int) -> bytes:
     """A Metadata v1 request for no topics: the broker list and controller only."""
-    header = struct.pack(">hhih", METADATA_API_KEY, METADATA_VERSION, correlation_id, len(CLIENT_ID))
+    header = struct.pack(
+        ">hhih", METADATA_API_KEY, METADATA_VERSION, correlation_id, len(CLIENT_ID)
+    )
     body = struct.pack(">i", 0)  # empty topic array: no topic metadata, no auto-creation
     payload = header + CLIENT_ID + body
     return struct.pack(">i", len(payload)) + payload
