@@ -1,0 +1,113 @@
+"""What the worker does around processing: topics at start, rebalances, lag, readiness.
+
+Each hook logs one structured record, so start-up, recovery and rebalances can be followed
+in the log stream alone.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import faust
+
+from policy.state import decode_state
+from streams.logs import log_event
+from streams.shell import Shell
+from streams.tables import key_partition
+
+log = logging.getLogger("repayment.lifecycle")
+
+LAG_INTERVAL_SECONDS = 5.0
+
+
+def is_ready(app: faust.App) -> tuple[bool, str]:
+    """Ready once the table is recovered and streams run; not while a rebalance is under way."""
+    if app.should_stop:
+        return False, "stopping"
+    if not app.tables.recovery.completed.is_set():
+        return False, "recovering tables"
+    if app.rebalancing or app.in_recovery:
+        return False, "rebalancing"
+    return True, "ready"
+
+
+def owned_partitions(app: faust.App, shell: Shell) -> set[int]:
+    """Partition numbers this worker owns actively (not its standby copies)."""
+    changelog = shell.table.changelog_topic.get_topic_name()
+    return {tp.partition for tp in app.assignor.assigned_actives() if tp.topic == changelog}
+
+
+def rebuild_census(app: faust.App, shell: Shell) -> int:
+    owned = owned_partitions(app, shell)
+    partitions = shell.settings.partitions
+    tiers = [
+        (key, decode_state(blob).tier)
+        for key, blob in list(shell.table.items())
+        if blob is not None and key_partition(key, partitions) in owned
+    ]
+    shell.metrics.census.rebuild(tiers)
+    return len(tiers)
+
+
+def register(app: faust.App, shell: Shell) -> None:
+    metrics = shell.metrics
+    watched = {
+        name for topic in (*shell.topics.inputs, shell.topics.clock_ticks) for name in topic.topics
+    }
+    lag_series: set[tuple[str, str]] = set()
+
+    @app.task
+    async def declare_output_topics() -> None:
+        for topic in shell.topics.outputs:
+            await topic.maybe_declare()
+        log.info(
+            "topics declared",
+            extra=log_event(
+                "topics_declared", topics=sorted(n for t in shell.topics.all for n in t.topics)
+            ),
+        )
+
+    @app.on_partitions_revoked.connect
+    async def on_revoked(sender: Any, revoked: set[Any], **kwargs: Any) -> None:
+        log.info("partitions revoked", extra=log_event("rebalance_revoked", count=len(revoked)))
+
+    @app.on_partitions_assigned.connect
+    async def on_assigned(sender: Any, assigned: set[Any], **kwargs: Any) -> None:
+        metrics.rebalances.inc()
+        inputs = sorted(f"{tp.topic}:{tp.partition}" for tp in assigned if tp.topic in watched)
+        log.info(
+            "partitions assigned; recovering tables",
+            extra=log_event("rebalance_assigned", partitions=inputs),
+        )
+
+    @app.on_rebalance_complete.connect
+    async def on_complete(sender: Any, **kwargs: Any) -> None:
+        customers = rebuild_census(app, shell)
+        log.info(
+            "table recovery complete",
+            extra=log_event(
+                "recovery_complete",
+                owned_partitions=sorted(owned_partitions(app, shell)),
+                owned_customers=customers,
+            ),
+        )
+
+    @app.timer(interval=LAG_INTERVAL_SECONDS, name="consumer-lag")
+    async def update_consumer_lag() -> None:
+        consumer = app.consumer
+        current: set[tuple[str, str]] = set()
+        for tp in consumer.assignment():
+            if tp.topic not in watched:
+                continue
+            highwater = consumer.highwater(tp)
+            position = await consumer.position(tp)
+            if highwater is None or position is None:
+                continue
+            labels = (tp.topic, str(tp.partition))
+            metrics.consumer_lag.labels(*labels).set(max(highwater - position, 0))
+            current.add(labels)
+        for labels in lag_series - current:
+            metrics.consumer_lag.remove(*labels)
+        lag_series.clear()
+        lag_series.update(current)
