@@ -1,0 +1,94 @@
+"""Small Kafka helpers for the benchmarks: namespaced topics, creation, offsets."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterable
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+from schemas.events import INPUT_TOPICS
+from schemas.outputs import OUTPUT_TOPICS
+
+CONTRACT_NAMESPACE = "repayments"
+
+
+def namespaced(topic: str, namespace: str) -> str:
+    """``repayments.payments`` -> ``<namespace>.payments`` (one namespace per bench run)."""
+    return namespace + topic[len(CONTRACT_NAMESPACE) :]
+
+
+def input_topics(namespace: str) -> list[str]:
+    return [namespaced(t, namespace) for t in INPUT_TOPICS]
+
+
+def output_topics(namespace: str) -> list[str]:
+    return [namespaced(t, namespace) for t in OUTPUT_TOPICS]
+
+
+async def ensure_topics(bootstrap: str, names: Iterable[str], partitions: int) -> None:
+    """Create the topics that do not exist yet (the worker expects co-partitioned inputs)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        wanted = [
+            NewTopic(name, num_partitions=partitions, replication_factor=1)
+            for name in names
+            if name not in existing
+        ]
+        if wanted:
+            await admin.create_topics(wanted)
+    finally:
+        await admin.close()
+
+
+async def end_offsets(bootstrap: str, topics: Iterable[str]) -> dict[TopicPartition, int]:
+    """The log-end offset of every partition of ``topics``."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        parts = []
+        for topic in topics:
+            for p in await _partitions(consumer, topic):
+                parts.append(TopicPartition(topic, p))
+        return dict(await consumer.end_offsets(parts))
+    finally:
+        await consumer.stop()
+
+
+async def _partitions(consumer: AIOKafkaConsumer, topic: str) -> set[int]:
+    for _ in range(50):
+        found = consumer.partitions_for_topic(topic)
+        if found:
+            return set(found)
+        await consumer._client.force_metadata_update()  # noqa: SLF001 (no public refresh)
+    raise RuntimeError(f"topic {topic} has no partitions")
+
+
+class GroupOffsets:
+    """Reads a consumer group's committed offsets (how far a worker has got)."""
+
+    def __init__(self, bootstrap: str, group: str) -> None:
+        self._admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+        self._group = group
+
+    async def __aenter__(self) -> GroupOffsets:
+        await self._admin.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self._admin.close()
+
+    async def committed(self, topics: Iterable[str]) -> int:
+        """Sum of committed offsets over ``topics`` (0 while the group has none)."""
+        wanted = set(topics)
+        offsets: dict[TopicPartition, object] = {}
+        with contextlib.suppress(Exception):  # coordinator not ready yet: nothing committed
+            offsets = await self._admin.list_consumer_group_offsets(self._group)
+        return sum(
+            max(meta.offset, 0)  # type: ignore[attr-defined]
+            for tp, meta in offsets.items()
+            if tp.topic in wanted
+        )
