@@ -1,0 +1,1 @@
+"""Tests of the contract records: decoding, encoding, JSON Schemas."""

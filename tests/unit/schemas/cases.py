@@ -1,0 +1,118 @@
+"""Bad documents and what the decoder must say about them, shared by the decoder tests
+and the schema-agreement tests."""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+from schemas.events import CONTACT_RESULTS, MISSED_PAYMENTS, PAYMENTS
+from tests.unit.schemas.fixtures import DOC_FACTORIES, replaced
+
+
+class BadField(NamedTuple):
+    topic: str
+    path: str
+    value: Any
+    schema_tells: bool  # the JSON Schema alone rejects it too (shape, not meaning)
+    outcome: str = "promise_to_pay"
+
+    def doc(self) -> dict[str, Any]:
+        base = DOC_FACTORIES[self.topic]()
+        if self.topic == CONTACT_RESULTS:
+            base["outcome"] = self.outcome
+        return replaced(base, self.path, self.value)
+
+    def __str__(self) -> str:
+        return f"{self.topic.split('.')[1]}:{self.path}={self.value!r:.30}"
+
+
+_ARRANGED = "arrangement_agreed"
+INVALID_FIELDS = [
+    BadField(PAYMENTS, "event_id", "", True),
+    BadField(PAYMENTS, "event_id", "x" * 129, True),
+    BadField(PAYMENTS, "event_id", 42, True),
+    BadField(PAYMENTS, "customer_id", ["cust-1"], True),
+    BadField(PAYMENTS, "occurred_at", "2026-03-01T09:30:00", True),
+    BadField(PAYMENTS, "occurred_at", "2026-03-01 09:30:00+08:00", True),
+    BadField(PAYMENTS, "occurred_at", "2026-03-01", True),
+    BadField(PAYMENTS, "occurred_at", 1772328600, True),
+    BadField(PAYMENTS, "occurred_at", "2026-02-30T09:30:00+08:00", False),
+    BadField(PAYMENTS, "occurred_at", "2026-03-01T09:30:60Z", False),
+    BadField(PAYMENTS, "occurred_at", "2026-03-01T09:30:00+24:00", False),
+    BadField(PAYMENTS, "occurred_at", "0001-01-01T00:30:00+01:00", False),
+    BadField(PAYMENTS, "customer_timezone", "Mars/Olympus_Mons", False),
+    BadField(PAYMENTS, "customer_timezone", "Asia", False),
+    BadField(PAYMENTS, "customer_timezone", "../../etc/passwd", True),
+    BadField(PAYMENTS, "customer_timezone", "/usr/share/zoneinfo/UTC", True),
+    BadField(PAYMENTS, "customer_timezone", 8, True),
+    BadField(PAYMENTS, "schema_version", 0, True),
+    BadField(PAYMENTS, "schema_version", True, True),
+    BadField(PAYMENTS, "schema_version", "1", True),
+    BadField(PAYMENTS, "schema_version", 1.5, True),
+    BadField(PAYMENTS, "amount", "0", False),
+    BadField(PAYMENTS, "amount", "0.00", False),
+    BadField(PAYMENTS, "amount", "-5", True),
+    BadField(PAYMENTS, "amount", 0, True),
+    BadField(PAYMENTS, "amount", -1.5, True),
+    BadField(PAYMENTS, "amount", "1e3", True),
+    BadField(PAYMENTS, "amount", "12.34567", False),
+    BadField(PAYMENTS, "amount", 12.34567, False),
+    BadField(PAYMENTS, "amount", "abc", True),
+    BadField(PAYMENTS, "amount", True, True),
+    BadField(PAYMENTS, "amount", "NaN", True),
+    BadField(PAYMENTS, "amount", "Infinity", True),
+    BadField(PAYMENTS, "amount", " 12.50", True),
+    BadField(PAYMENTS, "amount", "1,000.00", True),
+    BadField(PAYMENTS, "amount", "100000000000000", False),
+    BadField(PAYMENTS, "amount", 100000000000000, True),
+    BadField(PAYMENTS, "amount", {"value": "1.00"}, True),
+    BadField(PAYMENTS, "currency", "cny", True),
+    BadField(PAYMENTS, "currency", "CNYY", True),
+    BadField(PAYMENTS, "currency", 156, True),
+    BadField(PAYMENTS, "installment_id", "", True),
+    BadField(PAYMENTS, "account_id", "y" * 129, True),
+    BadField(MISSED_PAYMENTS, "installment_id", 7, True),
+    BadField(MISSED_PAYMENTS, "due_date", "2026-3-1", True),
+    BadField(MISSED_PAYMENTS, "due_date", "01/03/2026", True),
+    BadField(MISSED_PAYMENTS, "due_date", 20260301, True),
+    BadField(MISSED_PAYMENTS, "due_date", "2026-02-30", False),
+    BadField(MISSED_PAYMENTS, "due_date", "2026-03-01T00:00:00Z", True),
+    BadField(MISSED_PAYMENTS, "amount_due", "0.00", False),
+    BadField(MISSED_PAYMENTS, "amount_due", -300, True),
+    BadField(CONTACT_RESULTS, "channel", "phone", True),
+    BadField(CONTACT_RESULTS, "channel", "SMS", True),
+    BadField(CONTACT_RESULTS, "channel", 1, True),
+    BadField(CONTACT_RESULTS, "outcome", 5, True),
+    BadField(CONTACT_RESULTS, "outcome", ["reached"], True),
+    BadField(CONTACT_RESULTS, "outreach_id", "", True),
+    BadField(CONTACT_RESULTS, "promise", "200 on Friday", True),
+    BadField(CONTACT_RESULTS, "promise.amount", "-1", True),
+    BadField(CONTACT_RESULTS, "promise.amount", 0, True),
+    BadField(CONTACT_RESULTS, "promise.date", "tomorrow", True),
+    BadField(CONTACT_RESULTS, "arrangement", [], True, _ARRANGED),
+    BadField(CONTACT_RESULTS, "arrangement.type", "holiday", True, _ARRANGED),
+    BadField(CONTACT_RESULTS, "arrangement.until", "2026-13-01", False, _ARRANGED),
+    BadField(CONTACT_RESULTS, "arrangement.until", "2026-03-02", False, _ARRANGED),
+    BadField(CONTACT_RESULTS, "arrangement.until", "2027-04-04", False, _ARRANGED),
+]
+"""Every one must decode to ``invalid_field`` naming ``path``."""
+
+MISSING_FIELDS = [
+    *((PAYMENTS, path, "") for path in ("event_id", "customer_id", "occurred_at")),
+    (PAYMENTS, "amount", ""),
+    (PAYMENTS, "currency", ""),
+    (MISSED_PAYMENTS, "installment_id", ""),
+    (MISSED_PAYMENTS, "due_date", ""),
+    (MISSED_PAYMENTS, "amount_due", ""),
+    (MISSED_PAYMENTS, "currency", ""),
+    (CONTACT_RESULTS, "channel", "reached"),
+    (CONTACT_RESULTS, "outcome", "reached"),
+    (CONTACT_RESULTS, "promise", "promise_to_pay"),
+    (CONTACT_RESULTS, "promise.amount", "promise_to_pay"),
+    (CONTACT_RESULTS, "promise.date", "promise_to_pay"),
+    (CONTACT_RESULTS, "arrangement", _ARRANGED),
+    (CONTACT_RESULTS, "arrangement.type", _ARRANGED),
+    (CONTACT_RESULTS, "arrangement.until", _ARRANGED),
+]
+"""(topic, dotted path, outcome for contact results): leaving the field out, or sending
+``null``, must decode to ``missing_field`` naming the path."""
