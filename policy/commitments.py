@@ -1,0 +1,184 @@
+"""What the customer said and how it bends collection: promises, arrangements, hardship,
+disputes, refusals (opt-out, cease) and reachability.
+
+Each function takes the ``Commitments`` record and returns a new one, with flags telling the
+core what a step must emit (a broken promise, a reminder, a new unreachable episode, a new
+hardship window). Day rules read the customer's local calendar.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import NamedTuple
+
+from policy.config import Policy, add_months
+from policy.state import ActiveArrangement, Commitments, OpenPromise
+from schemas.errors import InvalidEvent
+from schemas.events import (
+    FAILED_OUTCOMES,
+    RIGHT_PARTY_OUTCOMES,
+    Arrangement,
+    Channel,
+    ContactResultReported,
+)
+
+NOT_AN_ATTEMPT = frozenset({"delivered", "opt_out", "cease_contact", "dispute_resolved"})
+
+
+class OutcomeEffects(NamedTuple):
+    commitments: Commitments
+    opened_unreachable: bool
+    opened_hardship: bool
+
+
+class TimeEffects(NamedTuple):
+    commitments: Commitments
+    broke_promise: bool
+    remind_promise: bool
+
+
+def check_arrangement(arrangement: Arrangement, today: date, policy: Policy) -> None:
+    """``until`` must fall between the event's local date and ``max_months`` later."""
+    latest = add_months(today, policy.arrangement_max_months)
+    if not today <= arrangement.until <= latest:
+        raise InvalidEvent(
+            "invalid_field",
+            f"arrangement.until {arrangement.until} is outside {today} .. {latest}",
+            "arrangement.until",
+        )
+
+
+def on_outcome(
+    c: Commitments, event: ContactResultReported, at: datetime, today: date, policy: Policy
+) -> OutcomeEffects:
+    """The effect of one contact result on the commitments (``at``: when it happened)."""
+    outcome = event.outcome
+    opened_unreachable = opened_hardship = False
+    streak, unreachable = c.failed_streak, c.unreachable
+    promise, arrangement, hardship_until = c.promise, c.arrangement, c.hardship_until
+    disputed, ceased, opted_out = c.disputed, c.ceased, c.opted_out
+    if outcome in FAILED_OUTCOMES:
+        streak += 1
+        if streak >= policy.unreachable_failed_attempts and not unreachable:
+            unreachable = opened_unreachable = True
+    elif outcome in RIGHT_PARTY_OUTCOMES:
+        streak, unreachable = 0, False
+        if outcome == "promise_to_pay" and event.promise is not None:
+            promise = OpenPromise(event.promise.amount, event.promise.date, today)
+        elif outcome == "arrangement_agreed" and event.arrangement is not None:
+            arrangement = ActiveArrangement(event.arrangement.type, event.arrangement.until)
+        elif outcome == "dispute":
+            disputed = True
+        elif outcome == "hardship":
+            opened_hardship = hardship_until is None or hardship_until <= at
+            ends = at + timedelta(days=policy.hardship_days)
+            hardship_until = ends if opened_hardship else max(ends, hardship_until or ends)
+    elif outcome == "dispute_resolved":
+        disputed = False
+    elif outcome == "opt_out":
+        if event.channel not in opted_out:
+            opted_out = opted_out + (event.channel,)
+    elif outcome == "cease_contact":
+        ceased = True
+    return OutcomeEffects(
+        Commitments(
+            promise,
+            arrangement,
+            c.broken_promises,
+            hardship_until,
+            disputed,
+            ceased,
+            opted_out,
+            streak,
+            unreachable,
+        ),
+        opened_unreachable,
+        opened_hardship,
+    )
+
+
+def on_payment(c: Commitments, amount: Decimal) -> Commitments:
+    """Payments after a promise count toward keeping it."""
+    p = c.promise
+    if p is None:
+        return c
+    paid = OpenPromise(p.amount, p.date, p.made_on, p.paid_since + amount, p.reminded)
+    return replace(c, promise=paid)
+
+
+def on_settled(c: Commitments) -> Commitments:
+    """Nothing overdue any more: an open promise is kept, an arrangement fulfilled."""
+    if c.promise is None and c.arrangement is None:
+        return c
+    return replace(c, promise=None, arrangement=None)
+
+
+def on_new_missed(c: Commitments) -> tuple[Commitments, bool]:
+    """A new missed installment breaks an active arrangement (``True`` when it did)."""
+    if c.arrangement is None:
+        return c, False
+    return replace(c, arrangement=None), True
+
+
+def advance(c: Commitments, now: datetime, today: date, policy: Policy) -> TimeEffects:
+    """Time passing: promise reminders and grace ends, arrangement and hardship ends."""
+    broke = remind = False
+    promise, arrangement, hardship_until = c.promise, c.arrangement, c.hardship_until
+    broken = c.broken_promises
+    if promise is not None:
+        if today > promise.date + timedelta(days=policy.promise_grace_days):
+            if promise.paid_since < promise.amount:
+                broke = True
+                broken = broken + (today,)
+            promise = None
+        elif (
+            not promise.reminded
+            and today == promise.date - timedelta(days=1)
+            and promise.made_on < today
+        ):
+            remind = True
+            promise = OpenPromise(
+                promise.amount, promise.date, promise.made_on, promise.paid_since, True
+            )
+    if arrangement is not None and today > arrangement.until:
+        arrangement = None
+    if hardship_until is not None and hardship_until <= now:
+        hardship_until = None
+    window = policy.broken_promises_window_days
+    if broken and (today - broken[0]).days >= window:
+        broken = tuple(d for d in broken if (today - d).days < window)
+    if (
+        promise is c.promise
+        and arrangement is c.arrangement
+        and hardship_until is c.hardship_until
+        and broken is c.broken_promises
+    ):
+        return TimeEffects(c, broke, remind)
+    return TimeEffects(
+        replace(
+            c,
+            promise=promise,
+            arrangement=arrangement,
+            hardship_until=hardship_until,
+            broken_promises=broken,
+        ),
+        broke,
+        remind,
+    )
+
+
+def collection_suppressed(c: Commitments) -> bool:
+    """Dispute, an open promise or an active arrangement stop collection outreach.
+
+    Call after ``advance``: an open promise or arrangement there is an active one.
+    """
+    return c.disputed or c.promise is not None or c.arrangement is not None
+
+
+def blocked_channels(c: Commitments, now: datetime, policy: Policy) -> tuple[Channel, ...]:
+    """Channels never chosen now: opted out, and automated ones during hardship."""
+    if c.hardship_until is not None and now < c.hardship_until:
+        return c.opted_out + policy.hardship_blocked_channels
+    return c.opted_out

@@ -1,0 +1,297 @@
+"""The decision core: ``apply`` an input event, or ``tick`` the clock, for one customer.
+
+Both are pure: ``(state, input, now, policy) -> Step(state, decisions, duplicate)``, with
+``now`` the processor's clock passed in. A step first records what the event says (money,
+contact results), then lets time act (grace ends, windows close), then decides the tier
+(and an escalation when it changed) and the outreach, in the contract's precedence.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import NamedTuple
+
+from policy import commitments as cm
+from policy import ids, ledger, tiers
+from policy.config import Policy
+from policy.contact_rules import prune_attempts, record_result
+from policy.localtime import as_utc, local_date
+from policy.outreach import Planner, cadence_due, collection_channels, collection_reason
+from policy.state import (
+    REMEMBERED_DECISIONS,
+    Attempt,
+    Commitments,
+    CustomerState,
+    Ledger,
+    remember_seen,
+    seen_index,
+)
+from schemas.errors import InvalidEvent
+from schemas.events import (
+    RIGHT_PARTY_OUTCOMES,
+    ContactResultReported,
+    InputEvent,
+    PaymentMissed,
+    PaymentReceived,
+)
+from schemas.outputs import Decision
+
+
+class Step(NamedTuple):
+    """What one event or tick did: the new state, the decisions to publish, and whether the
+    input was a duplicate (then ``state`` is unchanged and ``decisions`` are re-emitted)."""
+
+    state: CustomerState
+    decisions: tuple[Decision, ...]
+    duplicate: bool
+
+
+class _Facts(NamedTuple):
+    """What the input of a step did, for the decisions that follow."""
+
+    new_missed: bool = False
+    broke_arrangement: bool = False
+    opened_unreachable: bool = False
+    opened_hardship: bool = False
+
+
+_NO_FACTS = _Facts()
+
+
+def apply(state: CustomerState | None, event: InputEvent, now: datetime, policy: Policy) -> Step:
+    """Apply one input event at clock ``now`` (aware).
+
+    A remembered ``event_id`` changes nothing and re-emits the decisions remembered for it.
+    Raises ``InvalidEvent`` for ``currency_mismatch`` and an out-of-range
+    ``arrangement.until``; the caller keeps the old state.
+    """
+    now = as_utc(now)
+    header = event.header
+    if state is None:
+        state = CustomerState(
+            header.customer_id, header.customer_timezone or policy.default_timezone
+        )
+    digest = ids.event_digest(header.event_id)
+    if seen_index(state.seen, digest) >= 0:
+        return Step(state, remembered(state, header.event_id), True)
+    tz = header.customer_timezone or state.timezone
+    at = min(header.occurred_at, now)
+    book, promises, attempts = state.ledger, state.commitments, state.attempts
+    currency = state.currency
+    facts = _NO_FACTS
+    if isinstance(event, PaymentReceived):
+        currency = _same_currency(currency, event.currency)
+        settled_before = ledger.overdue(book) <= 0
+        book = ledger.apply_payment(book, event.amount, event.installment_id)
+        promises = cm.on_payment(promises, event.amount)
+        if not settled_before and ledger.overdue(book) <= 0:
+            promises = cm.on_settled(promises)
+    elif isinstance(event, PaymentMissed):
+        currency = _same_currency(currency, event.currency)
+        book, new = ledger.add_missed(book, event.installment_id, event.due_date, event.amount_due)
+        if new:
+            promises, broke = cm.on_new_missed(promises)
+            facts = _Facts(new_missed=True, broke_arrangement=broke)
+    else:
+        promises, attempts, facts = _contact_result(promises, attempts, event, at, tz, policy)
+    return _decide(
+        state,
+        now,
+        policy,
+        header.event_id,
+        tz,
+        currency,
+        book,
+        promises,
+        attempts,
+        facts,
+        remember_seen(state.seen, digest),
+        state.last_tick,
+    )
+
+
+def tick(state: CustomerState, now: datetime, policy: Policy) -> Step:
+    """Let time act at clock ``now`` (aware): the id ``tick:<now>`` causes what it decides.
+
+    A tick at or before the last one is a duplicate.
+    """
+    now = as_utc(now)
+    caused_by = ids.tick_id(now)
+    if state.last_tick is not None and now <= state.last_tick:
+        return Step(state, remembered(state, caused_by), True)
+    return _decide(
+        state,
+        now,
+        policy,
+        caused_by,
+        state.timezone,
+        state.currency,
+        state.ledger,
+        state.commitments,
+        state.attempts,
+        _NO_FACTS,
+        state.seen,
+        now,
+    )
+
+
+def remembered(state: CustomerState, caused_by: str) -> tuple[Decision, ...]:
+    """The decisions still remembered for ``caused_by`` (for a duplicate)."""
+    return tuple(d for d in state.recent if d.caused_by == caused_by)
+
+
+def _same_currency(known: str | None, currency: str) -> str:
+    if known is not None and currency != known:
+        raise InvalidEvent(
+            "currency_mismatch", f"customer's currency is {known}, event has {currency}", "currency"
+        )
+    return currency
+
+
+def _contact_result(
+    promises: Commitments,
+    attempts: tuple[Attempt, ...],
+    event: ContactResultReported,
+    at: datetime,
+    tz: str,
+    policy: Policy,
+) -> tuple[Commitments, tuple[Attempt, ...], _Facts]:
+    today = local_date(at, tz)
+    if event.outcome == "arrangement_agreed" and event.arrangement is not None:
+        cm.check_arrangement(event.arrangement, today, policy)
+    right_party = event.outcome in RIGHT_PARTY_OUTCOMES
+    counts = event.outcome not in cm.NOT_AN_ATTEMPT
+    attempts = record_result(attempts, event.channel, at, event.outreach_id, right_party, counts)
+    effects = cm.on_outcome(promises, event, at, today, policy)
+    facts = _Facts(
+        opened_unreachable=effects.opened_unreachable, opened_hardship=effects.opened_hardship
+    )
+    return effects.commitments, attempts, facts
+
+
+def _decide(
+    state: CustomerState,
+    now: datetime,
+    policy: Policy,
+    caused_by: str,
+    tz: str,
+    currency: str | None,
+    book: Ledger,
+    promises: Commitments,
+    attempts: tuple[Attempt, ...],
+    facts: _Facts,
+    seen: bytes,
+    last_tick: datetime | None,
+) -> Step:
+    """Time acts, then the tier and the outreach are decided as of ``now``."""
+    today = local_date(now, tz)
+    profile = policy.contact_profile
+    promises, broke_promise, remind = cm.advance(promises, now, today, policy)
+    book = ledger.prune(book, today, policy.paid_installment_retention_days)
+    attempts = prune_attempts(attempts, now, profile)
+    dpd = ledger.dpd_on(book, today)
+    owed = ledger.overdue(book)
+    bucket = tiers.dpd_bucket(dpd, policy)
+    modifiers = tiers.active_modifiers(promises, book, today, policy)
+    old = state.tier
+    new = tiers.next_tier(old, bucket, modifiers, promises.arrangement is not None)
+    cured = old != "current" and new == "current" and owed <= 0
+    out_currency = currency or policy.default_currency
+    decisions: list[Decision] = []
+    basis_bucket, basis_modifiers = state.basis_bucket, state.basis_modifiers
+    if new != old:
+        reasons = tiers.escalation_reasons(
+            old,
+            new,
+            bucket,
+            modifiers,
+            basis_bucket,
+            basis_modifiers,
+            cured=cured,
+            broke_arrangement=facts.broke_arrangement,
+        )
+        decisions.append(
+            tiers.escalation(
+                state.customer_id, old, new, reasons, dpd, owed, out_currency, caused_by, now
+            )
+        )
+        basis_bucket, basis_modifiers = bucket, modifiers
+    last_collection_at = state.last_collection_at
+    if not promises.ceased:
+        planner = Planner(
+            state.customer_id,
+            caused_by,
+            now,
+            tz,
+            new,
+            dpd,
+            owed,
+            out_currency,
+            policy,
+            cm.blocked_channels(promises, now, policy),
+            attempts,
+            decisions,
+        )
+        last_collection_at = _plan(
+            planner, policy, promises, facts, old, broke_promise, remind, cured, last_collection_at
+        )
+        attempts = planner.attempts
+    recent = state.recent
+    if decisions:
+        recent = (recent + tuple(decisions))[-REMEMBERED_DECISIONS:]
+    new_state = CustomerState(
+        state.customer_id,
+        tz,
+        currency,
+        new,
+        basis_bucket,
+        basis_modifiers,
+        book,
+        promises,
+        attempts,
+        last_collection_at,
+        last_tick,
+        seen,
+        recent,
+    )
+    return Step(new_state, tuple(decisions), False)
+
+
+def _plan(
+    planner: Planner,
+    policy: Policy,
+    promises: Commitments,
+    facts: _Facts,
+    old: str,
+    broke_promise: bool,
+    remind: bool,
+    cured: bool,
+    last_collection_at: datetime | None,
+) -> datetime | None:
+    """Emit the step's outreach; returns the new ``last_collection_at``."""
+    tier, owed, now = planner.tier, planner.overdue, planner.now
+    if not cm.collection_suppressed(promises):
+        reason = collection_reason(
+            broke_arrangement=facts.broke_arrangement,
+            broke_promise=broke_promise,
+            new_missed=facts.new_missed,
+            tier_up=tiers.RANK[tier] > tiers.RANK[old],
+            cadence_due=cadence_due(tier, last_collection_at, now, policy),
+        )
+        rule = collection_channels(tier, owed, policy) if reason else None
+        if reason and rule:
+            not_before = planner.emit(reason, *rule)
+            if not_before is not None:
+                last_collection_at = not_before
+    if remind and not promises.disputed:
+        rule = collection_channels(tier, owed, policy)
+        if rule:
+            planner.emit("promise_reminder", *rule)
+    for holds, reason, extra in (
+        (facts.opened_unreachable, "verify_contact", policy.verify_contact),
+        (facts.opened_hardship, "hardship_review", policy.hardship_review),
+        (cured, "courtesy_followup", policy.courtesy_followup),
+    ):
+        if holds:
+            planner.emit(reason, extra.channels, extra.priority)
+    return last_collection_at

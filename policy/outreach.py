@@ -1,0 +1,145 @@
+"""Outreach: which trigger wins, which channel, and when the contact may be made.
+
+One collection outreach per step at most, its reason the first of ``COLLECTION_REASONS``
+that holds; non-collection outreach (reminders, skip trace, hardship review, courtesy
+follow-up) goes beside it. The channel is the first of the list allowed *now* by the contact
+rules, else the one allowed soonest; every emitted outreach counts as an attempt at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Final
+
+from policy import ids
+from policy.config import ContactProfile, Policy
+from policy.contact_rules import add_attempt, next_allowed_time
+from policy.state import Attempt
+from schemas.events import Channel
+from schemas.outputs import Decision, OutreachNeeded
+
+COLLECTION_REASONS: Final = (
+    "broken_arrangement",
+    "broken_promise",
+    "missed_payment",
+    "tier_change",
+    "cadence",
+)
+
+
+def collection_reason(
+    *,
+    broke_arrangement: bool,
+    broke_promise: bool,
+    new_missed: bool,
+    tier_up: bool,
+    cadence_due: bool,
+) -> str | None:
+    """The one collection reason of a step, by the contract's precedence."""
+    held = (broke_arrangement, broke_promise, new_missed, tier_up, cadence_due)
+    for reason, holds in zip(COLLECTION_REASONS, held, strict=True):
+        if holds:
+            return reason
+    return None
+
+
+def cadence_due(
+    tier: str, last_collection_at: datetime | None, now: datetime, policy: Policy
+) -> bool:
+    """No collection outreach with a ``not_before`` within the tier's cadence."""
+    days = policy.tier(tier).cadence_days
+    if days is None:
+        return False
+    return last_collection_at is None or now - last_collection_at >= timedelta(days=days)
+
+
+def collection_channels(
+    tier: str, overdue: Decimal, policy: Policy
+) -> tuple[tuple[Channel, ...], int] | None:
+    """Channels and priority of collection in ``tier``; ``early``'s while DPD is still 0."""
+    rule = policy.tier(tier)
+    if rule.channels and rule.priority is not None:
+        return rule.channels, rule.priority
+    if tier == "current" and overdue > 0:
+        early = policy.tier("early")
+        assert early.priority is not None
+        return early.channels, early.priority
+    return None
+
+
+def choose_channel(
+    channels: Sequence[Channel],
+    blocked: Sequence[Channel],
+    now: datetime,
+    tz: str,
+    attempts: Sequence[Attempt],
+    profile: ContactProfile,
+) -> tuple[Channel, datetime] | None:
+    """First channel allowed now, else the soonest allowed (list order breaks ties)."""
+    best: tuple[Channel, datetime] | None = None
+    for channel in channels:
+        if channel in blocked:
+            continue
+        at = next_allowed_time(channel, now, tz, attempts, profile)
+        if at is None:
+            continue
+        if at == now:
+            return channel, at
+        if best is None or at < best[1]:
+            best = (channel, at)
+    return best
+
+
+@dataclass(slots=True)
+class Planner:
+    """Collects one step's outreach; each one emitted counts as an attempt for the next."""
+
+    customer_id: str
+    caused_by: str
+    now: datetime
+    tz: str
+    tier: str
+    dpd: int
+    overdue: Decimal
+    currency: str
+    policy: Policy
+    blocked: tuple[Channel, ...]
+    attempts: tuple[Attempt, ...]
+    decisions: list[Decision] = field(default_factory=list)
+
+    def emit(self, reason: str, channels: Sequence[Channel], priority: int) -> datetime | None:
+        """Emit an outreach with ``reason``; its ``not_before``, or ``None`` if no channel."""
+        choice = choose_channel(
+            channels,
+            self.blocked,
+            self.now,
+            self.tz,
+            self.attempts,
+            self.policy.contact_profile,
+        )
+        if choice is None:
+            return None
+        channel, not_before = choice
+        outreach_id = ids.outreach_id(self.customer_id, self.caused_by, reason)
+        self.decisions.append(
+            OutreachNeeded(
+                outreach_id=outreach_id,
+                customer_id=self.customer_id,
+                channel=channel,
+                tier=self.tier,
+                priority=priority,
+                reason=reason,
+                not_before=not_before,
+                expires_at=not_before + timedelta(hours=self.policy.expires_hours),
+                days_past_due=self.dpd,
+                overdue_amount=self.overdue,
+                currency=self.currency,
+                caused_by=self.caused_by,
+                decided_at=self.now,
+            )
+        )
+        self.attempts = add_attempt(self.attempts, Attempt(not_before, channel, False, outreach_id))
+        return not_before
