@@ -1,0 +1,64 @@
+"""What every suite shares: the run's settings, sizes (full or ``--quick``) and Kafka."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bench.portfolio import InputMessage, PortfolioSpec, generate
+
+
+@dataclass(frozen=True, slots=True)
+class Sizes:
+    """How big each suite runs; ``--quick`` shrinks everything to about three minutes."""
+
+    core_customers: int
+    stream_customers: int
+    stream_months: int
+    latency_seconds: float
+    latency_loads: tuple[int, ...]
+    memory_customers: tuple[int, ...]
+    recovery_customers: int
+
+    @classmethod
+    def for_run(cls, customers: int, quick: bool) -> Sizes:
+        if quick:
+            return cls(
+                core_customers=min(customers, 3_000),
+                stream_customers=min(customers, 2_000),
+                stream_months=12,
+                latency_seconds=6.0,
+                latency_loads=(2_000, 10_000),
+                memory_customers=(5_000, 20_000),
+                recovery_customers=5_000,
+            )
+        return cls(
+            core_customers=customers,
+            stream_customers=customers,
+            stream_months=12,
+            latency_seconds=30.0,
+            latency_loads=(2_000, 10_000),
+            memory_customers=(100_000, 1_000_000),
+            recovery_customers=1_000_000,
+        )
+
+
+@dataclass
+class Context:
+    bootstrap: str
+    seed: int
+    sizes: Sizes
+    partitions: int
+    run_id: str
+    workdir: Path
+    keep_logs: bool = False
+    shared: dict[str, Any] = field(default_factory=dict)
+
+    def namespace(self, purpose: str) -> str:
+        """A topic namespace of its own for each purpose of each run: no cross-talk."""
+        return f"bench-{self.run_id}-{purpose}"
+
+    def portfolio(self, customers: int, months: int) -> list[InputMessage]:
+        spec = PortfolioSpec(customers=customers, months=months, seed=self.seed)
+        return list(generate(spec))
