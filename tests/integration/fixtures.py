@@ -1,0 +1,259 @@
+"""Real-broker test helpers: a local Kafka, isolated topic namespaces, JSON in and out.
+
+Every test gets its own namespace (``t<hex>``) so tests sharing one broker never see each
+other's messages; the helpers read and write through plain aiokafka clients, the way the
+teams around the processor would.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import subprocess
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import KafkaError
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+KAFKA_SH = REPO_ROOT / "deploy" / "kafka" / "kafka.sh"
+
+CONTRACT_SUFFIXES = (
+    "payments",
+    "missed-payments",
+    "contact-results",
+    "risk-escalations",
+    "outreach-needed",
+    "dead-letter",
+    "clock-ticks",
+)
+
+Key = str | bytes | None
+Value = Mapping[str, Any] | str | bytes
+
+
+class BrokerUnavailable(RuntimeError):
+    """The local broker did not start: the message holds kafka.sh's own explanation."""
+
+
+@dataclass(frozen=True)
+class LocalBroker:
+    """One broker started by deploy/kafka/kafka.sh for this test session."""
+
+    port: int
+    data_dir: Path
+
+    @property
+    def bootstrap(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def _run(self, command: str, timeout: float) -> subprocess.CompletedProcess[str]:
+        env = {**os.environ, "KAFKA_PORT": str(self.port), "KAFKA_DATA_DIR": str(self.data_dir)}
+        return subprocess.run(
+            ["bash", str(KAFKA_SH), command],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+
+    def start(self) -> None:
+        done = self._run("start", timeout=300)
+        if done.returncode != 0:
+            raise BrokerUnavailable(
+                f"kafka.sh start exited {done.returncode}:\n{done.stdout}{done.stderr}"
+            )
+
+    def stop(self) -> None:
+        self._run("stop", timeout=120)
+
+
+def encode_value(value: Value) -> bytes:
+    """A dict becomes one JSON object; str and bytes go out as they are (bad-input tests)."""
+    if isinstance(value, bytes):
+        return value
+    if isinstance(value, str):
+        return value.encode()
+    return orjson.dumps(value)
+
+
+def encode_key(key: Key) -> bytes | None:
+    return key.encode() if isinstance(key, str) else key
+
+
+@dataclass(frozen=True)
+class Consumed:
+    """One message read back from a topic."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes
+
+    def json(self) -> Any:
+        return orjson.loads(self.value)
+
+
+@dataclass
+class TopicNamespace:
+    """A unique topic prefix: ``<name>.payments`` and the other contract topics."""
+
+    name: str
+    bootstrap: str
+    partitions: int
+    replication: int
+    created: list[str] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        return self.name
+
+    def topic(self, suffix: str) -> str:
+        return f"{self.name}.{suffix}"
+
+    async def create(self, suffixes: Iterable[str] = CONTRACT_SUFFIXES) -> list[str]:
+        """Create the topics and wait until every partition has a leader."""
+        names = [self.topic(suffix) for suffix in suffixes]
+        await create_topics(self.bootstrap, names, self.partitions, self.replication)
+        self.created.extend(names)
+        return names
+
+
+def new_namespace_name() -> str:
+    return f"t{secrets.token_hex(5)}"
+
+
+async def create_topics(
+    bootstrap: str, names: list[str], partitions: int, replication: int, timeout: float = 30.0
+) -> None:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        response = await admin.create_topics(
+            [NewTopic(name, partitions, replication) for name in names]
+        )
+        failed = [(t[0], t[1]) for t in response.topic_errors if t[1] != 0]
+        if failed:
+            raise KafkaError(f"create_topics failed (topic, error code): {failed}")
+        await _wait_for_leaders(admin, names, partitions, timeout)
+    finally:
+        await admin.close()
+
+
+async def _wait_for_leaders(
+    admin: AIOKafkaAdminClient, names: list[str], partitions: int, timeout: float
+) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        described = await admin.describe_topics(names)
+        ready = all(
+            topic["error_code"] == 0
+            and len(topic["partitions"]) == partitions
+            and all(p["leader"] >= 0 for p in topic["partitions"])
+            for topic in described
+        )
+        if ready:
+            return
+        if asyncio.get_running_loop().time() > deadline:
+            raise TimeoutError(f"topics without leaders after {timeout}s: {names}")
+        await asyncio.sleep(0.1)
+
+
+async def delete_topics_with_prefix(bootstrap: str, prefix: str) -> None:
+    """Remove a namespace's topics, including any the worker created (changelogs)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        doomed = [name for name in await admin.list_topics() if name.startswith(prefix)]
+        if doomed:
+            await admin.delete_topics(doomed)
+    finally:
+        await admin.close()
+
+
+async def produce_json(
+    bootstrap: str,
+    topic: str,
+    messages: Iterable[tuple[Key, Value]],
+    *,
+    partition: int | None = None,
+) -> list[tuple[int, int]]:
+    """Send (key, value) pairs in order, acks=all; returns (partition, offset) of each."""
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
+    await producer.start()
+    try:
+        sent = [
+            await producer.send(
+                topic, encode_value(value), key=encode_key(key), partition=partition
+            )
+            for key, value in messages
+        ]
+        metadata = [await future for future in sent]
+    finally:
+        await producer.stop()
+    return [(m.partition, m.offset) for m in metadata]
+
+
+async def consume(
+    bootstrap: str,
+    topic: str,
+    *,
+    count: int,
+    timeout: float = 30.0,
+    settle: float = 0.0,
+) -> list[Consumed]:
+    """Read a topic from the beginning of every partition (no consumer group).
+
+    Returns once ``count`` messages arrived, then keeps reading ``settle`` seconds more so a
+    test can assert that nothing beyond ``count`` was written; returns what it has at
+    ``timeout``. Messages are ordered by partition, then offset.
+    """
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, enable_auto_commit=False, isolation_level="read_committed"
+    )
+    await consumer.start()
+    got: list[Consumed] = []
+    try:
+        partitions = await _partitions_of(bootstrap, topic, timeout)
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        settle_until: float | None = None
+        while loop.time() < deadline and (settle_until is None or loop.time() < settle_until):
+            batches = await consumer.getmany(timeout_ms=200)
+            for records in batches.values():
+                got.extend(
+                    Consumed(r.topic, r.partition, r.offset, r.key, r.value)
+                    for r in records
+                    if r.value is not None
+                )
+            if settle_until is None and len(got) >= count:
+                settle_until = loop.time() + settle
+    finally:
+        await consumer.stop()
+    return sorted(got, key=lambda m: (m.partition, m.offset))
+
+
+async def _partitions_of(bootstrap: str, topic: str, timeout: float) -> list[TopicPartition]:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            (described,) = await admin.describe_topics([topic])
+            if described["error_code"] == 0 and described["partitions"]:
+                ids = sorted(p["partition"] for p in described["partitions"])
+                return [TopicPartition(topic, p) for p in ids]
+            if asyncio.get_running_loop().time() > deadline:
+                raise TimeoutError(f"topic {topic} not found after {timeout}s")
+            await asyncio.sleep(0.1)
+    finally:
+        await admin.close()
