@@ -1,8 +1,13 @@
 """The processor's clock: what ``now`` is for an event or a clock tick.
 
-``wall``: events are decided at wall-clock time, ticks at the time they carry.
-``event``: the largest ``occurred_at`` or tick time this process has seen, as the replay
-command does; the differential tests and back-fills use it.
+``wall``: events are decided at wall-clock time. ``event``: at the largest ``occurred_at``
+or tick time this process has seen, as the replay command does (the differential tests and
+back-fills use it).
+
+Ticks are decided at the time they carry, but never before the last ``now`` used on their
+partition: ticks of different partitions may be processed out of step, and a customer's
+clock must never run backwards (``tick`` treats a time at or before its last tick as a
+duplicate, and a tick published just after an event must not be decided before it).
 """
 
 from __future__ import annotations
@@ -22,21 +27,30 @@ class ProcessClock:
         self.mode = mode
         self._wall = wall
         self._high: datetime | None = None
+        self._partition_high: dict[int, datetime] = {}
 
-    def for_event(self, occurred_at: datetime) -> datetime:
+    def for_event(self, occurred_at: datetime, partition: int) -> datetime:
         if self.mode == "wall":
+            return self._seen(_later(self._partition_high.get(partition), self._wall()), partition)
+        return self._seen(_later(self._high, occurred_at), partition)
+
+    def for_tick(self, at: datetime, partition: int) -> datetime:
+        return self._seen(_later(self._partition_high.get(partition), at), partition)
+
+    def current(self) -> datetime:
+        """The clock as of now, for reads (the web view); never moves it."""
+        if self.mode == "wall" or self._high is None:
             return self._wall()
-        return self._advance(occurred_at)
-
-    def for_tick(self, at: datetime) -> datetime:
-        if self.mode == "wall":
-            return at
-        return self._advance(at)
-
-    def _advance(self, seen: datetime) -> datetime:
-        if self._high is None or seen > self._high:
-            self._high = seen
         return self._high
+
+    def _seen(self, now: datetime, partition: int) -> datetime:
+        self._high = _later(self._high, now)
+        self._partition_high[partition] = _later(self._partition_high.get(partition), now)
+        return now
+
+
+def _later(known: datetime | None, seen: datetime) -> datetime:
+    return seen if known is None or seen > known else known
 
 
 def tick_slot(now: datetime, interval_seconds: float) -> datetime:

@@ -57,23 +57,25 @@ def register(app: faust.App, shell: Shell) -> None:
     }
     lag_series: set[tuple[str, str]] = set()
 
-    @app.task
-    async def declare_output_topics() -> None:
-        for topic in shell.topics.outputs:
-            await topic.maybe_declare()
-        log.info(
-            "topics declared",
-            extra=log_event(
-                "topics_declared", topics=sorted(n for t in shell.topics.all for n in t.topics)
-            ),
-        )
-
     @app.on_partitions_revoked.connect
     async def on_revoked(sender: Any, revoked: set[Any], **kwargs: Any) -> None:
         log.info("partitions revoked", extra=log_event("rebalance_revoked", count=len(revoked)))
 
+    declared: list[bool] = []
+
+    async def declare_output_topics() -> None:
+        """Outputs exist before the first event is processed (brokers may refuse auto-create)."""
+        if declared:
+            return
+        for topic in shell.topics.outputs:
+            await topic.maybe_declare()
+        declared.append(True)
+        names = sorted(name for topic in shell.topics.all for name in topic.topics)
+        log.info("topics declared", extra=log_event("topics_declared", topics=names))
+
     @app.on_partitions_assigned.connect
     async def on_assigned(sender: Any, assigned: set[Any], **kwargs: Any) -> None:
+        await declare_output_topics()
         metrics.rebalances.inc()
         inputs = sorted(f"{tp.topic}:{tp.partition}" for tp in assigned if tp.topic in watched)
         log.info(

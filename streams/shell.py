@@ -27,7 +27,6 @@ from policy.state import decode_state, encode_state
 from schemas.decode import decode_input
 from schemas.encode import dead_letter, encode_decision
 from schemas.errors import InvalidEvent
-from schemas.events import InputEvent
 from schemas.outputs import Decision, RiskEscalation
 from streams.clock import ProcessClock
 from streams.logs import log_event
@@ -54,6 +53,12 @@ class Shell:
     async def process_input(self, event: EventT) -> None:
         """One message of an input topic: decided, re-keyed or dead-lettered."""
         started = time.perf_counter()
+        result = await self._process(event)
+        topic = event.message.topic
+        self.metrics.events.labels(topic, result).inc()
+        self.metrics.processing_seconds.labels(topic).observe(time.perf_counter() - started)
+
+    async def _process(self, event: EventT) -> str:
         message = event.message
         raw: bytes = event.value if event.value is not None else b""
         try:
@@ -63,21 +68,24 @@ class Shell:
                 max_bytes=self.settings.max_message_bytes,
             )
         except InvalidEvent as error:
-            await self._dead_letter(event, raw, error)
-            return
+            return await self._dead_letter(event, raw, error)
         customer = decoded.header.customer_id.encode()
         if message.key != customer:
-            await self._rekey(event, customer, raw)
-            return
-        now = self.clock.for_event(decoded.header.occurred_at)
-        result = await self._decide(event, customer, decoded, now)
-        if result is not None:
-            age = (now - decoded.header.occurred_at).total_seconds()
-            self.metrics.event_age_seconds.observe(max(age, 0.0))
-            self.metrics.events.labels(message.topic, result).inc()
-            self.metrics.processing_seconds.labels(message.topic).observe(
-                time.perf_counter() - started
+            return await self._rekey(event, customer, raw)
+        now = self.clock.for_event(decoded.header.occurred_at, message.partition)
+        blob = self.table.get(customer)
+        try:
+            step = apply(
+                decode_state(blob) if blob is not None else None, decoded, now, self.policy
             )
+        except InvalidEvent as error:
+            return await self._dead_letter(event, raw, error)
+        if not step.duplicate:
+            self._store(customer, step.state, blob)
+        await self._send(customer, step.state, step.decisions, count=not step.duplicate)
+        age = (now - decoded.header.occurred_at).total_seconds()
+        self.metrics.event_age_seconds.observe(max(age, 0.0))
+        return "duplicate" if step.duplicate else "processed"
 
     async def process_tick(self, event: EventT) -> None:
         """One clock tick: time passes for every customer of the tick's partition."""
@@ -87,9 +95,10 @@ class Shell:
         try:
             at = parse_tick(raw)
         except InvalidEvent as error:
-            await self._dead_letter(event, raw, error)
+            result = await self._dead_letter(event, raw, error)
+            self.metrics.events.labels(message.topic, result).inc()
             return
-        now = self.clock.for_tick(at)
+        now = self.clock.for_tick(at, message.partition)
         customers = 0
         for customer in keys_of_partition(self.table, message.partition, self.settings.partitions):
             blob = self.table.get(customer)
@@ -98,7 +107,7 @@ class Shell:
             step = tick(decode_state(blob), now, self.policy)
             if not step.duplicate:
                 self._store(customer, step.state, blob)
-                await self._send(customer, step.state, step.decisions, count=True)
+            await self._send(customer, step.state, step.decisions, count=not step.duplicate)
             customers += 1
         self.metrics.clock_ticks.inc()
         self.metrics.processing_seconds.labels(message.topic).observe(time.perf_counter() - started)
@@ -108,21 +117,6 @@ class Shell:
                 "tick", partition=message.partition, at=format_instant(now), customers=customers
             ),
         )
-
-    async def _decide(
-        self, event: EventT, customer: bytes, decoded: InputEvent, now: datetime
-    ) -> str | None:
-        blob = self.table.get(customer)
-        state = decode_state(blob) if blob is not None else None
-        try:
-            step = apply(state, decoded, now, self.policy)
-        except InvalidEvent as error:
-            await self._dead_letter(event, event.value or b"", error)
-            return None
-        if not step.duplicate:
-            self._store(customer, step.state, blob)
-        await self._send(customer, step.state, step.decisions, count=not step.duplicate)
-        return "duplicate" if step.duplicate else "processed"
 
     def _store(self, customer: bytes, state: CustomerState, previous: bytes | None) -> None:
         blob = encode_state(state)
@@ -146,18 +140,18 @@ class Shell:
                     decision, deferred_rule(decision, state.timezone, profile)
                 )
 
-    async def _rekey(self, event: EventT, customer: bytes, raw: bytes) -> None:
+    async def _rekey(self, event: EventT, customer: bytes, raw: bytes) -> str:
         """The value's customer_id is authoritative: send it again under that key."""
         message = event.message
         await self._input_topic(message.topic).send(key=customer, value=raw)
         self.metrics.rekeyed.labels(message.topic).inc()
-        self.metrics.events.labels(message.topic, "rekeyed").inc()
-        log.info(
+        log.debug(
             "re-keyed input",
             extra=log_event(
                 "rekey", topic=message.topic, partition=message.partition, offset=message.offset
             ),
         )
+        return "rekeyed"
 
     def _input_topic(self, name: str) -> TopicT:
         for topic in self.topics.inputs:
@@ -165,12 +159,11 @@ class Shell:
                 return topic
         raise ValueError(f"{name!r} is not an input topic of this worker")
 
-    async def _dead_letter(self, event: EventT, raw: bytes, error: InvalidEvent) -> None:
+    async def _dead_letter(self, event: EventT, raw: bytes, error: InvalidEvent) -> str:
         message = event.message
         key = message.key if isinstance(message.key, bytes) else None
         letter = dead_letter(message.topic, message.partition, message.offset, key, raw, error)
         await self.topics.dead_letter.send(key=key, value=orjson.dumps(letter))
-        self.metrics.events.labels(message.topic, "dead_lettered").inc()
         log.warning(
             "dead-lettered input",
             extra=log_event(
@@ -182,6 +175,7 @@ class Shell:
                 field=error.field,
             ),
         )
+        return "dead_lettered"
 
 
 def parse_tick(raw: bytes) -> datetime:

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from policy import days_past_due, overdue_amount
 from policy.config import ContactProfile
 from policy.state import CustomerState
 from schemas.encode import decision_to_dict
@@ -20,21 +21,22 @@ def _instant(at: datetime | None) -> str | None:
     return None if at is None else at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def customer_summary(customer_id: str, state: CustomerState) -> dict[str, Any]:
+def customer_summary(state: CustomerState, as_of: datetime) -> dict[str, Any]:
+    """The customer as the worker holds it, with DPD as of the processor's clock."""
     ledger = state.ledger
     unpaid = [i for i in ledger.installments if i.paid < i.amount_due]
     c = state.commitments
     promise = c.promise
     arrangement = c.arrangement
     return {
-        "customer_id": customer_id,
+        "customer_id": state.customer_id,
+        "as_of": _instant(as_of),
         "tier": state.tier,
-        "timezone": state.timezone,
+        "days_past_due": days_past_due(state, as_of),
+        "overdue_amount": str(overdue_amount(state)),
         "currency": state.currency,
-        "overdue_amount": str(
-            sum((i.amount_due - i.paid for i in unpaid), start=ledger.credit * 0)
-        ),
-        "oldest_unpaid_due_date": min((i.due_date for i in unpaid), default=None),
+        "timezone": state.timezone,
+        "oldest_unpaid_due_date": min(i.due_date for i in unpaid).isoformat() if unpaid else None,
         "unpaid_installments": len(unpaid),
         "credit": str(ledger.credit),
         "promise": None

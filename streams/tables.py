@@ -23,10 +23,8 @@ def customer_table(app: faust.App, settings: Settings) -> TableT:
     return app.Table(
         TABLE_NAME,
         default=None,
-        key_type=bytes,
+        key_type=bytes,  # bytes -> the "raw" serializer for keys and values
         value_type=bytes,
-        key_serializer="raw",
-        value_serializer="raw",
         partitions=settings.partitions,
         help="Per-customer decision state (policy.state encoding).",
     )

@@ -22,7 +22,7 @@ def register(app: faust.App, shell: Shell) -> None:
     @app.page("/metrics")
     class MetricsView(View):
         async def get(self, request: Request) -> Response:
-            return self.bytes(shell.metrics.exposition(), content_type=CONTENT_TYPE)
+            return self.bytes(shell.metrics.exposition(), headers={"Content-Type": CONTENT_TYPE})
 
     @app.page("/healthz")
     class HealthView(View):
@@ -47,4 +47,5 @@ def register(app: faust.App, shell: Shell) -> None:
                 return self.json(
                     {"error": "unknown customer", "customer_id": customer_id}, status=404
                 )
-            return self.json(customer_summary(customer_id, decode_state(blob)))
+            summary = customer_summary(decode_state(blob), shell.clock.current())
+            return self.json(summary)
