@@ -23,8 +23,9 @@ from typing import IO
 
 import orjson
 import pytest
+from aiokafka import AIOKafkaProducer
 
-from tests.integration.fixtures import REPO_ROOT
+from tests.integration.fixtures import REPO_ROOT, Key, Value, encode_key, encode_value
 
 _SAMPLE = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})? (\S+)$")
 _LABEL = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')
@@ -68,6 +69,7 @@ class WorkerProcess:
     env: Mapping[str, str]
     log_path: Path
     process: subprocess.Popen[bytes] | None = None
+    readiness_seen: list[int] = field(default_factory=list)
     _log: IO[bytes] | None = field(default=None, repr=False)
 
     @property
@@ -98,16 +100,22 @@ class WorkerProcess:
         return Samples.parse(body.decode())
 
     def wait_ready(self, timeout: float = 60.0) -> float:
-        """Seconds until ``/readyz`` answers 200; fails with the log tail otherwise."""
+        """Seconds until ``/readyz`` answers 200; fails with the log tail otherwise.
+
+        Every status answered on the way is kept in ``readiness_seen``.
+        """
         started = time.monotonic()
-        self.wait_until(lambda: self._ready(), timeout, "ready")
+        self.wait_until(self._ready, timeout, "ready")
         return time.monotonic() - started
 
     def _ready(self) -> bool:
         try:
-            return self.get("/readyz", timeout=1.0)[0] == 200
+            status = self.get("/readyz", timeout=1.0)[0]
         except OSError:
             return False
+        if not self.readiness_seen or self.readiness_seen[-1] != status:
+            self.readiness_seen.append(status)
+        return status == 200
 
     def wait_until(self, condition: Callable[[], bool], timeout: float, what: str) -> None:
         deadline = time.monotonic() + timeout
@@ -192,6 +200,23 @@ def worker_env(
         "REPAYMENT_LOG_LEVEL": "info",
         **extra,
     }
+
+
+async def produce_sequence(
+    bootstrap: str, items: list[tuple[str, Key, Value]]
+) -> list[tuple[int, int]]:
+    """Send ``(topic, key, value)`` in order with acks=all; ``(partition, offset)`` of each."""
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
+    await producer.start()
+    try:
+        futures = [
+            await producer.send(topic, encode_value(value), key=encode_key(key))
+            for topic, key, value in items
+        ]
+        sent = [await future for future in futures]
+    finally:
+        await producer.stop()
+    return [(m.partition, m.offset) for m in sent]
 
 
 WorkerFactory = Callable[..., WorkerProcess]

@@ -1,0 +1,99 @@
+"""The live worker and the replay command decide alike: same ids, same content.
+
+The sample history goes to the input topics in replay's exact interleaving of events and
+clock ticks, one item at a time, to a worker in ``REPAYMENT_CLOCK=event`` mode.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from policy import default_policy
+from streams.publish import publish_history
+from streams.replay import Replayer, timeline
+from streams.settings import Settings
+from tests.integration.conftest import NamespaceFactory
+from tests.integration.fixtures import REPO_ROOT, consume
+from tests.integration.worker_fixtures import WorkerFactory, start_worker, worker_env
+
+__all__ = ["start_worker"]
+
+pytestmark = pytest.mark.integration
+
+SAMPLE = REPO_ROOT / "examples" / "sample_history.jsonl"
+UNTIL = datetime(2026, 5, 24, tzinfo=UTC)  # past the last event: time alone decides too
+PARTITIONS = 2
+
+
+def replay_outputs(lines: list[str], until: datetime) -> list[dict[str, Any]]:
+    replayer = Replayer(default_policy())
+    return [out for item in timeline(lines, until) for out in replayer.feed(item)]
+
+
+def decision_id(value: dict[str, Any]) -> str:
+    return str(value.get("escalation_id") or value["outreach_id"])
+
+
+async def test_event_clock_worker__emits_exactly_the_decisions_replay_emits(
+    kafka_bootstrap: str,
+    topic_namespace: NamespaceFactory,
+    start_worker: WorkerFactory,
+    tmp_path: Path,
+) -> None:
+    ns = await topic_namespace(partitions=PARTITIONS)
+    env = worker_env(
+        bootstrap=kafka_bootstrap,
+        namespace=ns.name,
+        app_id=f"{ns.name}-app",
+        partitions=PARTITIONS,
+        data_dir=tmp_path / "data",
+        clock="event",
+    )
+    worker = start_worker("differential", env)
+    worker.wait_ready()
+    lines = SAMPLE.read_text().splitlines()
+    expected = replay_outputs(lines, UNTIL)
+
+    await publish_history(
+        Settings.from_env(env), lines, until=UNTIL, ticks=True, worker_url=worker.url
+    )
+
+    for suffix in ("risk-escalations", "outreach-needed"):
+        want = [o for o in expected if o["topic"] == f"repayments.{suffix}"]
+        got = await consume(kafka_bootstrap, ns.topic(suffix), count=len(want), settle=2.0)
+        got_values = [m.json() for m in got]
+        assert sorted(map(decision_id, got_values)) == sorted(decision_id(o["value"]) for o in want)
+        by_id = {decision_id(v): v for v in got_values}
+        for out in want:
+            assert by_id[decision_id(out["value"])] == out["value"]
+        assert all(m.key == m.json()["customer_id"].encode() for m in got)
+        assert _per_customer_order(got_values) == _per_customer_order([o["value"] for o in want])
+
+    want_letters = [o["value"] for o in expected if o["topic"] == "repayments.dead-letter"]
+    letters = await consume(
+        kafka_bootstrap, ns.topic("dead-letter"), count=len(want_letters), settle=1.0
+    )
+    assert Counter(_letter_identity(m.json(), ns.name) for m in letters) == Counter(
+        _letter_identity(v, "repayments") for v in want_letters
+    )
+
+
+def _per_customer_order(values: list[dict[str, Any]]) -> dict[str, list[str]]:
+    """Decisions of one customer share a partition, so their order is part of the contract."""
+    order: dict[str, list[str]] = {}
+    for value in values:
+        order.setdefault(value["customer_id"], []).append(decision_id(value))
+    return order
+
+
+def _letter_identity(letter: dict[str, Any], namespace: str) -> bytes:
+    """Everything but the broker-assigned partition and offset (replay numbers lines)."""
+    topic = str(letter["source_topic"]).removeprefix(namespace + ".")
+    kept = {k: v for k, v in letter.items() if k not in ("partition", "offset", "source_topic")}
+    return orjson.dumps({"topic": topic, **kept}, option=orjson.OPT_SORT_KEYS)
