@@ -174,14 +174,13 @@ def _optional_identifier(obj: dict[str, Any], key: str) -> str | None:
     return None if value is None else _identifier(value, key)
 
 
-def _instant(value: Any, path: str) -> datetime:
-    """An RFC 3339 timestamp with its offset kept (callers normalise to UTC)."""
+def _instant(value: Any, path: str) -> tuple[datetime, datetime]:
+    """An RFC 3339 timestamp: (in UTC, with the producer's offset kept)."""
     if type(value) is str and len(value) <= 40 and _INSTANT.fullmatch(value):
         try:
-            parsed = datetime.fromisoformat(value.upper())
-            parsed.astimezone(UTC)  # rejects instants outside datetime's range
-            return parsed
-        except (ValueError, OverflowError):
+            local = datetime.fromisoformat(value.upper())
+            return local.astimezone(UTC), local
+        except (ValueError, OverflowError):  # no such day or time, or out of range in UTC
             pass
     raise _invalid(
         path, "must be an RFC 3339 timestamp with an offset, e.g. 2026-03-01T09:30:00+08:00"
@@ -208,16 +207,27 @@ def _money(value: Any, path: str) -> Decimal:
         if len(value) > MONEY_MAX_TEXT_CHARS or not _MONEY_TEXT.fullmatch(value):
             raise _invalid(path, 'must be a decimal string like "125.50" or a JSON number')
         amount = Decimal(value)
-    elif kind is int:
-        amount = Decimal(value)
-    elif kind is float:
+        dot = value.find(".")
+        if dot < 0 or len(value) - dot <= MONEY_MAX_DECIMALS + 1:  # the usual case: done
+            return _in_range(amount, path)
+        return _scaled(_in_range(amount, path), path)
+    if kind is int:
+        return _in_range(Decimal(value), path)
+    if kind is float:
         raise _InexactNumber
-    elif kind is Decimal and value.is_finite():
-        amount = value
-    else:
-        raise _invalid(path, 'must be a decimal string like "125.50" or a JSON number')
-    if not 0 < amount < _MONEY_LIMIT:
-        raise _invalid(path, f"must be greater than 0 and less than 10^{MONEY_MAX_INTEGER_DIGITS}")
+    if kind is Decimal and value.is_finite():
+        return _scaled(_in_range(value, path), path)
+    raise _invalid(path, 'must be a decimal string like "125.50" or a JSON number')
+
+
+def _in_range(amount: Decimal, path: str) -> Decimal:
+    if 0 < amount < _MONEY_LIMIT:
+        return amount
+    raise _invalid(path, f"must be greater than 0 and less than 10^{MONEY_MAX_INTEGER_DIGITS}")
+
+
+def _scaled(amount: Decimal, path: str) -> Decimal:
+    """At most 4 decimals (trailing zeros dropped to fit), no positive exponent."""
     exponent = cast(int, amount.as_tuple().exponent)  # an int: the amount is finite
     if exponent < -MONEY_MAX_DECIMALS:
         rounded = amount.quantize(_MONEY_STEP)
@@ -237,7 +247,10 @@ def _currency(value: Any, path: str) -> str:
 
 @lru_cache(maxsize=1024)
 def _is_known_zone(name: str) -> bool:
-    """Whether zoneinfo knows the zone; cached because a lookup may read the disk."""
+    """Whether ``name`` is an IANA zone zoneinfo knows; cached (bounded) because a lookup
+    may read the disk. The shape check keeps paths like ``../x`` away from zoneinfo."""
+    if len(name) > ZONE_MAX_CHARS or not _ZONE.fullmatch(name):
+        return False
     try:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError, OSError):
@@ -246,12 +259,7 @@ def _is_known_zone(name: str) -> bool:
 
 
 def _zone_name(value: Any, path: str) -> str:
-    if (
-        type(value) is not str
-        or len(value) > ZONE_MAX_CHARS
-        or not _ZONE.fullmatch(value)
-        or not _is_known_zone(value)
-    ):
+    if type(value) is not str or len(value) > ZONE_MAX_CHARS or not _is_known_zone(value):
         raise _invalid(path, "must be a known IANA time zone name, e.g. Asia/Shanghai")
     return value
 
@@ -260,7 +268,7 @@ def _header(doc: dict[str, Any]) -> tuple[EventHeader, datetime]:
     """The common fields, and ``occurred_at`` with the producer's own offset."""
     event_id = _identifier(_required(doc, "event_id", "event_id"), "event_id")
     customer_id = _identifier(_required(doc, "customer_id", "customer_id"), "customer_id")
-    occurred = _instant(_required(doc, "occurred_at", "occurred_at"), "occurred_at")
+    occurred_utc, occurred = _instant(_required(doc, "occurred_at", "occurred_at"), "occurred_at")
     zone = doc.get("customer_timezone")
     if zone is not None:
         zone = _zone_name(zone, "customer_timezone")
@@ -269,7 +277,7 @@ def _header(doc: dict[str, Any]) -> tuple[EventHeader, datetime]:
         version = 1
     elif type(version) is not int or version < 1:
         raise _invalid("schema_version", "must be an integer >= 1")
-    header = EventHeader(event_id, customer_id, occurred.astimezone(UTC), zone, version)
+    header = EventHeader(event_id, customer_id, occurred_utc, zone, version)
     return header, occurred
 
 
