@@ -29,6 +29,7 @@ from schemas.events import (
     Arrangement,
     ContactResultReported,
     EventHeader,
+    InputEvent,
     PaymentMissed,
     PaymentReceived,
     Promise,
@@ -198,7 +199,7 @@ def test_encode_dead_letter__is_the_dict_as_json() -> None:
 HEADER = EventHeader(
     "e-1", "cust-1", datetime(2026, 3, 1, 1, 30, 0, 5, tzinfo=UTC), "Asia/Shanghai", 2
 )
-INPUTS = [
+INPUTS: list[InputEvent] = [
     PaymentReceived(HEADER, Decimal("125.50"), "CNY", "inst-1", None),
     PaymentMissed(HEADER, "inst-1", date(2026, 3, 1), Decimal("300"), "CNY", "acct-1"),
     ContactResultReported(
