@@ -34,10 +34,10 @@ def figure(
     """A figure, checked against ``at_least``/``at_most`` when the issue sets a target."""
     target, passed = "", None
     if at_least is not None:
-        target = f">= {at_least:,.4g}"
+        target = f">= {at_least:,g}"
         passed = value is not None and value >= at_least
     elif at_most is not None:
-        target = f"<= {at_most:,.4g}"
+        target = f"<= {at_most:,g}"
         passed = value is not None and value <= at_most
     return Figure(suite, name, value, unit, target, passed, note)
 
