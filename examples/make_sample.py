@@ -50,7 +50,13 @@ def _event(topic: str, customer: str, at: str, tz: str | None = None, **fields: 
 
 def missed(customer: str, at: str, inst: str, due: str, amount: str, tz: str | None = None) -> dict:
     return _event(
-        MISSED, customer, at, tz, installment_id=inst, due_date=due, amount_due=amount,
+        MISSED,
+        customer,
+        at,
+        tz,
+        installment_id=inst,
+        due_date=due,
+        amount_due=amount,
         currency="CNY",
     )
 
@@ -75,8 +81,13 @@ NY = "America/New_York"
 
 paid("cust-001", "2026-03-05T10:00:00+08:00", "300.00", inst="inst-001-03")
 missed("cust-002", "2026-03-11T08:30:00+08:00", "inst-002-03", "2026-03-10", "450.00", SH)
-contact("cust-002", "2026-03-15T14:00:00+08:00", "voice_bot", "promise_to_pay",
-        promise={"amount": "450.00", "date": "2026-03-20"})
+contact(
+    "cust-002",
+    "2026-03-15T14:00:00+08:00",
+    "voice_bot",
+    "promise_to_pay",
+    promise={"amount": "450.00", "date": "2026-03-20"},
+)
 missed("cust-004", "2026-03-16T09:00:00+08:00", "inst-004-03", "2026-03-15", "800.00", SH)
 contact("cust-004", "2026-03-18T11:00:00+08:00", "agent_call", "hardship")
 dup = paid("cust-002", "2026-03-20T12:00:00+08:00", "200.00")
@@ -84,10 +95,20 @@ missed("cust-005", "2026-03-21T08:15:00+08:00", "inst-005-03", "2026-03-20", "60
 missed("cust-007", "2026-03-21T08:20:00+08:00", "inst-007-03", "2026-03-20", "150.00", SH)
 contact("cust-005", "2026-03-22T19:00:00+08:00", "sms", "opt_out")
 raw(PAYMENTS, "cust-002", dup["value"])  # the same event_id again: no effect
-contact("cust-004", "2026-03-25T15:30:00+08:00", "agent_call", "arrangement_agreed",
-        arrangement={"type": "deferral", "until": "2026-05-31"})
-contact("cust-002", "2026-03-26T10:00:00+08:00", "agent_call", "promise_to_pay",
-        promise={"amount": "250.00", "date": "2026-03-30"})
+contact(
+    "cust-004",
+    "2026-03-25T15:30:00+08:00",
+    "agent_call",
+    "arrangement_agreed",
+    arrangement={"type": "deferral", "until": "2026-05-31"},
+)
+contact(
+    "cust-002",
+    "2026-03-26T10:00:00+08:00",
+    "agent_call",
+    "promise_to_pay",
+    promise={"amount": "250.00", "date": "2026-03-30"},
+)
 paid("cust-007", "2026-03-27T09:00:00+08:00", "150.00")
 contact("cust-005", "2026-03-28T10:30:00+08:00", "voice_bot", "cease_contact")
 raw(PAYMENTS, "cust-001", "{not json")
@@ -99,16 +120,41 @@ contact("cust-003", "2026-04-03T10:00:00-04:00", "voice_bot", "no_answer")
 contact("cust-003", "2026-04-04T13:00:00-04:00", "sms", "undeliverable")
 contact("cust-003", "2026-04-05T11:00:00-04:00", "agent_call", "busy")
 missed("cust-001", "2026-04-06T09:00:00+08:00", "inst-001-04", "2026-04-05", "300.00", SH)
-raw(MISSED, "cust-001", {"event_id": "evt-bad-1", "customer_id": "cust-001",
-                         "occurred_at": "2026-04-06T09:30:00+08:00", "installment_id": "x",
-                         "amount_due": "10.00", "currency": "CNY"})
+raw(
+    MISSED,
+    "cust-001",
+    {
+        "event_id": "evt-bad-1",
+        "customer_id": "cust-001",
+        "occurred_at": "2026-04-06T09:30:00+08:00",
+        "installment_id": "x",
+        "amount_due": "10.00",
+        "currency": "CNY",
+    },
+)
 paid("cust-001", "2026-04-08T20:15:00+08:00", "300.00")
-raw(CONTACTS, "cust-006", {"event_id": "evt-bad-2", "customer_id": "cust-006",
-                           "occurred_at": "2026-04-09T10:00:00+08:00", "channel": "sms",
-                           "outcome": "hung_up"})
-raw(PAYMENTS, "cust-001", {"event_id": "evt-bad-3", "customer_id": "cust-001",
-                           "occurred_at": "2026-04-10T10:00:00+08:00", "amount": "5.00",
-                           "currency": "USD"})
+raw(
+    CONTACTS,
+    "cust-006",
+    {
+        "event_id": "evt-bad-2",
+        "customer_id": "cust-006",
+        "occurred_at": "2026-04-09T10:00:00+08:00",
+        "channel": "sms",
+        "outcome": "hung_up",
+    },
+)
+raw(
+    PAYMENTS,
+    "cust-001",
+    {
+        "event_id": "evt-bad-3",
+        "customer_id": "cust-001",
+        "occurred_at": "2026-04-10T10:00:00+08:00",
+        "amount": "5.00",
+        "currency": "USD",
+    },
+)
 missed("cust-004", "2026-04-16T09:00:00+08:00", "inst-004-04", "2026-04-15", "800.00")
 contact("cust-006", "2026-04-20T15:00:00+08:00", "agent_call", "dispute_resolved")
 missed("cust-007", "2026-04-21T08:20:00+08:00", "inst-007-04", "2026-04-20", "150.00")

@@ -90,7 +90,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    sub.add_parser("worker", help="run the Faust worker (options as `faust worker`)", add_help=False)
+    sub.add_parser(
+        "worker", help="run the Faust worker (options as `faust worker`)", add_help=False
+    )
     sub.add_parser("bench", help="run the benchmarks (see bench/README.md)", add_help=False)
 
     replay = sub.add_parser("replay", help="run the decision core over a JSONL log, without Kafka")

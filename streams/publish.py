@@ -24,7 +24,9 @@ from schemas.errors import InvalidEvent
 from streams.replay import EventItem, TickItem, parse_timestamp, timeline
 from streams.settings import Settings
 
-_METRIC = re.compile(r"^(repayment_events_total|repayment_clock_ticks_total)(\{[^}]*\})? ([0-9.e+]+)$")
+_METRIC = re.compile(
+    r"^(repayment_events_total|repayment_clock_ticks_total)(\{[^}]*\})? ([0-9.e+]+)$"
+)
 
 
 def scrape_progress(url: str) -> int:

@@ -66,14 +66,16 @@ def parse_line(line_no: int, text: str) -> tuple[str, bytes | None, bytes]:
     key = envelope.get("key")
     key_bytes = None if key is None else str(key).encode()
     value = envelope["value"]
-    raw = value.encode("utf-8", "surrogateescape") if isinstance(value, str) else orjson.dumps(value)
+    raw = (
+        value.encode("utf-8", "surrogateescape") if isinstance(value, str) else orjson.dumps(value)
+    )
     return topic, key_bytes, raw
 
 
-def _hours_between(start: datetime, end: datetime) -> Iterator[datetime]:
-    """Whole UTC hours strictly after `start` and strictly before `end`."""
+def _hours_through(start: datetime, end: datetime) -> Iterator[datetime]:
+    """Whole UTC hours strictly after `start`, up to and including `end`."""
     at = start.replace(minute=0, second=0, microsecond=0) + HOUR
-    while at < end:
+    while at <= end:
         yield at
         at += HOUR
 
@@ -84,8 +86,10 @@ def timeline(
     """Interleave input lines with clock ticks, exactly as the replay command sees time.
 
     The clock is the largest `occurred_at` read so far. Before an event later than the
-    clock, it ticks at each whole hour in between; after the last line it ticks hourly up
-    to `until`, and at `until` itself. Undecodable lines do not move the clock.
+    clock, it ticks at each whole UTC hour after the clock up to the event's time (an
+    event at 09:00:00 comes after the 09:00 tick); after the last line it ticks hourly up
+    to `until`, and at `until` itself. Undecodable lines do not move the clock, so every
+    customer sees every whole hour exactly once.
     """
     clock: datetime | None = None
     offsets: dict[str, int] = {}
@@ -105,12 +109,13 @@ def timeline(
             if clock is None:
                 clock = occurred
             elif occurred > clock:
-                yield from (TickItem(at) for at in _hours_between(clock, occurred))
+                yield from (TickItem(at) for at in _hours_through(clock, occurred))
                 clock = occurred
         yield EventItem(line_no, topic, 0, offset, key, raw, decoded)
     if until is not None and clock is not None and until > clock:
-        yield from (TickItem(at) for at in _hours_between(clock, until))
-        yield TickItem(until)
+        yield from (TickItem(at) for at in _hours_through(clock, until))
+        if until.minute or until.second or until.microsecond:
+            yield TickItem(until)
 
 
 @dataclass
@@ -127,7 +132,11 @@ class ReplayStats:
 
 
 def output_line(decision: Decision) -> dict[str, object]:
-    return {"topic": decision.topic, "key": decision.customer_id, "value": decision_to_dict(decision)}
+    return {
+        "topic": decision.topic,
+        "key": decision.customer_id,
+        "value": decision_to_dict(decision),
+    }
 
 
 @dataclass

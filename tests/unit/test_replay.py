@@ -1,0 +1,189 @@
+"""The replay command: its clock, its input handling, and the sample history's stories."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import orjson
+import pytest
+
+from policy import default_policy
+from streams.replay import EventItem, Replayer, ReplayInputError, TickItem, timeline
+
+ROOT = Path(__file__).resolve().parents[2]
+SAMPLE = ROOT / "examples" / "sample_history.jsonl"
+UNTIL = datetime(2026, 6, 30, tzinfo=UTC)
+
+
+def line(topic: str, value: object, key: str | None = "c1") -> str:
+    return orjson.dumps({"topic": topic, "key": key, "value": value}).decode()
+
+
+def missed(event_id: str, at: str, customer: str = "c1") -> str:
+    return line(
+        "repayments.missed-payments",
+        {
+            "event_id": event_id,
+            "customer_id": customer,
+            "occurred_at": at,
+            "installment_id": f"i-{event_id}",
+            "due_date": at[:10],
+            "amount_due": "100.00",
+            "currency": "CNY",
+        },
+        key=customer,
+    )
+
+
+def ticks_of(items: list[EventItem | TickItem]) -> list[str]:
+    return [i.at.strftime("%d %H:%M") for i in items if isinstance(i, TickItem)]
+
+
+def test_timeline__ticks_every_whole_hour_between_events_and_on_the_event_hour() -> None:
+    items = list(
+        timeline([missed("a", "2026-03-01T09:30:00Z"), missed("b", "2026-03-01T12:00:00Z")])
+    )
+    assert ticks_of(items) == ["01 10:00", "01 11:00", "01 12:00"]
+    assert isinstance(items[-1], EventItem) and items[-1].offset == 1
+
+
+def test_timeline__until_adds_hourly_ticks_and_a_last_tick_at_until() -> None:
+    until = datetime(2026, 3, 1, 12, 15, tzinfo=UTC)
+    items = list(timeline([missed("a", "2026-03-01T10:30:00Z")], until))
+    assert ticks_of(items) == ["01 11:00", "01 12:00", "01 12:15"]
+
+
+def test_timeline__an_older_event_does_not_move_the_clock_back() -> None:
+    items = list(
+        timeline([missed("a", "2026-03-01T12:00:00Z"), missed("b", "2026-03-01T09:00:00Z")])
+    )
+    assert ticks_of(items) == []
+    out = Replayer(default_policy())
+    decided = [out.feed(i) for i in items]
+    assert decided[1][0]["value"]["decided_at"] == "2026-03-01T12:00:00Z"
+
+
+def test_timeline__bad_input_does_not_move_the_clock() -> None:
+    items = list(
+        timeline(
+            [
+                missed("a", "2026-03-01T09:00:00Z"),
+                line("repayments.payments", "{broken"),
+                missed("b", "2026-03-01T10:00:00Z"),
+            ]
+        )
+    )
+    assert ticks_of(items) == ["01 10:00"]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("not json", "line 1: not JSON"),
+        ('{"topic": "repayments.payments"}', 'line 1: expected {"topic", "key", "value"}'),
+        ('{"topic": "elsewhere", "value": {}}', "line 1: topic 'elsewhere' is not an input"),
+    ],
+)
+def test_timeline__a_broken_envelope_names_its_line(text: str, message: str) -> None:
+    with pytest.raises(ReplayInputError, match=message):
+        list(timeline([text]))
+
+
+def run_sample() -> tuple[list[dict], Replayer]:
+    replayer = Replayer(default_policy())
+    out: list[dict] = []
+    with SAMPLE.open() as source:
+        for item in timeline(source, UNTIL):
+            out.extend(replayer.feed(item))
+    return out, replayer
+
+
+def test_sample__replays_identically_twice() -> None:
+    first, _ = run_sample()
+    second, _ = run_sample()
+    assert first == second
+    ids = [o["value"].get("outreach_id") or o["value"].get("escalation_id") for o in first]
+    assert len([i for i in ids if i]) == len(set(i for i in ids if i))
+
+
+def test_sample__every_bad_line_is_dead_lettered_with_its_code() -> None:
+    out, replayer = run_sample()
+    codes = sorted(o["value"]["error"]["code"] for o in out if o["topic"].endswith("dead-letter"))
+    assert codes == sorted(
+        ["invalid_json", "not_an_object", "missing_field", "unknown_outcome", "currency_mismatch"]
+    )
+    assert replayer.stats.duplicates == 1
+    assert replayer.stats.rekeyed == 1
+
+
+def decisions_for(out: list[dict], customer: str) -> list[dict]:
+    return [o["value"] for o in out if o["key"] == customer and "error" not in o["value"]]
+
+
+def test_sample__cease_contact_means_silence_but_escalations_flow() -> None:
+    out, _ = run_sample()
+    after = [d for d in decisions_for(out, "cust-005") if d["decided_at"] > "2026-03-28T02:30:00Z"]
+    assert after and all("escalation_id" in d for d in after)
+    assert [d["to_tier"] for d in after] == ["mid", "late", "severe"]
+
+
+def test_sample__opted_out_sms_is_never_chosen_again() -> None:
+    out, _ = run_sample()
+    later = [d for d in decisions_for(out, "cust-005") if d["decided_at"] > "2026-03-22T11:00:00Z"]
+    assert all(d.get("channel") != "sms" for d in later)
+
+
+def test_sample__two_broken_promises_raise_the_tier() -> None:
+    out, _ = run_sample()
+    escalations = [d for d in decisions_for(out, "cust-002") if "escalation_id" in d]
+    assert escalations[1]["reasons"] == ["broken_promises"]
+    assert (escalations[1]["from_tier"], escalations[1]["to_tier"]) == ("early", "mid")
+    reasons = [d["reason"] for d in decisions_for(out, "cust-002") if "outreach_id" in d]
+    assert reasons.count("promise_reminder") == 2
+    assert reasons.count("broken_promise") == 2
+
+
+def test_sample__unreachable_episode_opens_and_closes() -> None:
+    out, _ = run_sample()
+    decided = decisions_for(out, "cust-003")
+    assert [d["reason"] for d in decided if d.get("reason") == "verify_contact"] == [
+        "verify_contact"
+    ]
+    unreachable = [d for d in decided if "unreachable" in d.get("reasons", [])]
+    assert [d["direction"] for d in unreachable] == ["up", "down"]
+
+
+def test_sample__broken_arrangement_and_cure_are_reported() -> None:
+    out, _ = run_sample()
+    cust4 = [d for d in decisions_for(out, "cust-004") if "escalation_id" in d]
+    assert any("broken_arrangement" in d["reasons"] for d in cust4)
+    cured = [d for d in decisions_for(out, "cust-001") if d.get("reasons") == ["cured"]]
+    followups = [
+        d for d in decisions_for(out, "cust-001") if d.get("reason") == "courtesy_followup"
+    ]
+    assert len(cured) == 1 and len(followups) == 1
+
+
+def test_replay_command__prints_json_lines_and_a_summary() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "streams", "replay", str(SAMPLE), "--until", "2026-06-01T00:30:00Z"],
+        capture_output=True,
+        check=True,
+        cwd=ROOT,
+    )
+    lines = [orjson.loads(x) for x in result.stdout.splitlines()]
+    assert lines and all(set(x) == {"topic", "key", "value"} for x in lines)
+    assert b"dead-lettered" in result.stderr and b"clock 2026-06-01T00:30:00Z" in result.stderr
+
+
+def test_replay_command__a_missing_file_is_a_clear_error() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "streams", "replay", "no-such-file.jsonl"],
+        capture_output=True,
+        cwd=ROOT,
+    )
+    assert result.returncode == 2
+    assert b"repayment-stream replay: error:" in result.stderr
