@@ -1,0 +1,231 @@
+"""The deployment files agree with the code and with each other.
+
+docker-compose.yml, the Kubernetes manifests, Prometheus and Grafana all repeat names the code
+owns (environment variables, ports, metric names, the Kafka version): these tests fail when
+one side changes without the other.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from streams.metrics import Metrics
+from streams.settings import ENV_VARS, Settings
+
+ROOT = Path(__file__).resolve().parents[2]
+DEPLOY = ROOT / "deploy"
+WEB_PORT = Settings().web_port
+METRIC_NAME = re.compile(r"\brepayment_[a-z_]+\b")
+
+
+def load_yaml(path: Path) -> Any:
+    return yaml.safe_load(path.read_text())
+
+
+def load_all_yaml(path: Path) -> list[Any]:
+    return [doc for doc in yaml.safe_load_all(path.read_text()) if doc]
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict[str, Any]:
+    loaded: dict[str, Any] = load_yaml(ROOT / "docker-compose.yml")
+    return loaded
+
+
+@pytest.fixture(scope="module")
+def services(compose: dict[str, Any]) -> dict[str, Any]:
+    found: dict[str, Any] = compose["services"]
+    return found
+
+
+@pytest.fixture(scope="module")
+def worker_env(services: dict[str, Any]) -> dict[str, str]:
+    return {name: str(value) for name, value in services["worker"]["environment"].items()}
+
+
+@pytest.fixture(scope="module")
+def k8s_docs() -> dict[str, dict[str, Any]]:
+    docs = [doc for path in sorted((DEPLOY / "k8s").glob("*.yaml")) for doc in load_all_yaml(path)]
+    return {doc["kind"]: doc for doc in docs}
+
+
+def pinned_kafka_version() -> str:
+    ns = {"m": "http://maven.apache.org/POM/4.0.0"}
+    version = ET.parse(DEPLOY / "kafka" / "pom.xml").find("m:properties/m:kafka.version", ns)
+    assert version is not None and version.text
+    return version.text
+
+
+def exported_metric_names() -> set[str]:
+    """Every sample name the worker's /metrics can expose (suffixes included)."""
+    suffixes = {"counter": ("_total",), "histogram": ("_bucket", "_sum", "_count"), "gauge": ("",)}
+    return {
+        family.name + suffix
+        for family in Metrics().registry.collect()
+        for suffix in suffixes[family.type]
+    }
+
+
+def host_ports(service: dict[str, Any]) -> dict[int, int]:
+    """Published ports as {host port: container port}."""
+    pairs = (str(p).split(":")[-2:] for p in service.get("ports", []))
+    return {int(host): int(container) for host, container in pairs}
+
+
+def test_compose__runs_kafka_worker_prometheus_and_grafana(services: dict[str, Any]) -> None:
+    assert {"kafka", "worker", "prometheus", "grafana"} <= services.keys()
+
+
+def test_compose__worker_env_names_are_settings_names(worker_env: dict[str, str]) -> None:
+    assert set(worker_env) <= set(ENV_VARS)
+    assert Settings.from_env(worker_env).web_port == WEB_PORT
+
+
+def test_compose__worker_serves_its_web_port_beyond_loopback(
+    services: dict[str, Any], worker_env: dict[str, str]
+) -> None:
+    assert worker_env["REPAYMENT_WEB_PORT"] == str(WEB_PORT) == "6066"
+    assert worker_env["REPAYMENT_WEB_HOST"] == "0.0.0.0"
+    assert host_ports(services["worker"]) == {WEB_PORT: WEB_PORT}
+
+
+def test_compose__kafka_answers_workers_and_host_on_9092(
+    services: dict[str, Any], worker_env: dict[str, str]
+) -> None:
+    kafka = services["kafka"]["environment"]
+    assert worker_env["KAFKA_BOOTSTRAP_SERVERS"] == "kafka:9092"
+    assert "kafka:9092" in kafka["KAFKA_ADVERTISED_LISTENERS"]
+    assert "localhost:9092" in kafka["KAFKA_ADVERTISED_LISTENERS"]
+    published = host_ports(services["kafka"])
+    assert 9092 in published
+    assert f":{published[9092]}" in kafka["KAFKA_LISTENERS"]
+
+
+def test_compose__kafka_image_is_the_pinned_version(services: dict[str, Any]) -> None:
+    version = pinned_kafka_version()
+    assert services["kafka"]["image"] == f"apache/kafka:{version}"
+    assert services["topics"]["image"] == f"apache/kafka:{version}"
+
+
+def test_compose__topics_are_created_as_the_worker_expects(
+    services: dict[str, Any], worker_env: dict[str, str]
+) -> None:
+    topics = services["topics"]["environment"]
+    assert topics["NAMESPACE"] == worker_env["REPAYMENT_TOPIC_NAMESPACE"]
+    assert topics["PARTITIONS"] == worker_env["REPAYMENT_PARTITIONS"]
+    assert topics["REPLICATION"] == worker_env["REPAYMENT_REPLICATION"]
+    assert services["worker"]["depends_on"]["topics"]["condition"] == (
+        "service_completed_successfully"
+    )
+
+
+def test_prometheus__scrapes_the_worker_service_on_its_web_port(
+    services: dict[str, Any],
+) -> None:
+    config = load_yaml(DEPLOY / "prometheus" / "prometheus.yml")
+    (job,) = config["scrape_configs"]
+    assert job["metrics_path"] == "/metrics"
+    (target,) = job["static_configs"][0]["targets"]
+    host, port = target.split(":")
+    assert host in services and int(port) == WEB_PORT
+    mounts = services["prometheus"]["volumes"]
+    assert "./deploy/prometheus:/etc/prometheus:ro" in mounts
+    assert config["rule_files"] == ["/etc/prometheus/rules.yml"]
+
+
+def test_prometheus_rules__cover_the_operational_alerts_with_real_metrics() -> None:
+    rules = [
+        r for g in load_yaml(DEPLOY / "prometheus" / "rules.yml")["groups"] for r in g["rules"]
+    ]
+    assert {r["alert"] for r in rules} == {
+        "RepaymentWorkerDown",
+        "RepaymentConsumerLagGrowing",
+        "RepaymentDeadLetters",
+        "RepaymentNoClockTicks",
+        "RepaymentProcessingSlow",
+    }
+    used = {name for r in rules for name in METRIC_NAME.findall(r["expr"])}
+    assert used <= exported_metric_names()
+    assert all(r["annotations"]["summary"] and r["annotations"]["description"] for r in rules)
+
+
+def test_grafana__dashboard_queries_only_exported_metrics() -> None:
+    dashboard = json.loads(
+        (DEPLOY / "grafana" / "dashboards" / "repayment-stream.json").read_text()
+    )
+    exprs = [t["expr"] for p in dashboard["panels"] for t in p["targets"]]
+    used = {name for expr in exprs for name in METRIC_NAME.findall(expr)}
+    assert used <= exported_metric_names()
+    assert {
+        "repayment_events_total",
+        "repayment_decisions_total",
+        "repayment_consumer_lag",
+        "repayment_processing_seconds_bucket",
+        "repayment_customers",
+    } <= used
+    assert len({p["id"] for p in dashboard["panels"]}) == len(dashboard["panels"])
+
+
+def test_grafana__provisioning_points_at_the_mounted_dashboards_and_datasource(
+    services: dict[str, Any],
+) -> None:
+    provisioning = DEPLOY / "grafana" / "provisioning"
+    (datasource,) = load_yaml(provisioning / "datasources" / "prometheus.yml")["datasources"]
+    (provider,) = load_yaml(provisioning / "dashboards" / "repayment-stream.yml")["providers"]
+    dashboard = json.loads(
+        (DEPLOY / "grafana" / "dashboards" / "repayment-stream.json").read_text()
+    )
+    assert {p["datasource"]["uid"] for p in dashboard["panels"]} == {datasource["uid"]}
+    assert datasource["url"] == "http://prometheus:9090" and "prometheus" in services
+    assert (
+        f"./deploy/grafana/dashboards:{provider['options']['path']}:ro"
+        in (services["grafana"]["volumes"])
+    )
+
+
+def test_k8s__configmap_uses_only_settings_names(k8s_docs: dict[str, dict[str, Any]]) -> None:
+    data = k8s_docs["ConfigMap"]["data"]
+    assert set(data) <= set(ENV_VARS)
+    assert all(isinstance(value, str) for value in data.values())
+    Settings.from_env(data)
+
+
+def test_k8s__workers_probe_health_and_keep_state_on_a_volume(
+    k8s_docs: dict[str, dict[str, Any]],
+) -> None:
+    sts = k8s_docs["StatefulSet"]
+    data = k8s_docs["ConfigMap"]["data"]
+    (container,) = sts["spec"]["template"]["spec"]["containers"]
+    ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+    assert ports == {"http": WEB_PORT}
+    assert container["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "http"}
+    assert container["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
+    assert container["envFrom"] == [
+        {"configMapRef": {"name": k8s_docs["ConfigMap"]["metadata"]["name"]}}
+    ]
+    (claim,) = sts["spec"]["volumeClaimTemplates"]
+    mounts = {m["name"]: m["mountPath"] for m in container["volumeMounts"]}
+    assert mounts[claim["metadata"]["name"]] == data["REPAYMENT_DATA_DIR"]
+    assert data["REPAYMENT_WEB_PORT"] == str(WEB_PORT)
+
+
+def test_k8s__headless_service_selects_the_workers(k8s_docs: dict[str, dict[str, Any]]) -> None:
+    service, sts = k8s_docs["Service"], k8s_docs["StatefulSet"]
+    assert service["spec"]["clusterIP"] == "None"
+    assert sts["spec"]["serviceName"] == service["metadata"]["name"]
+    pod_labels = sts["spec"]["template"]["metadata"]["labels"]
+    assert service["spec"]["selector"].items() <= pod_labels.items()
+    assert sts["spec"]["selector"]["matchLabels"].items() <= pod_labels.items()
+
+
+def test_k8s__kustomization_lists_every_manifest() -> None:
+    kustomization = load_yaml(DEPLOY / "k8s" / "kustomization.yaml")
+    manifests = {p.name for p in (DEPLOY / "k8s").glob("*.yaml")} - {"kustomization.yaml"}
+    assert set(kustomization["resources"]) == manifests
