@@ -26,11 +26,11 @@ class Sizes:
         if quick:
             return cls(
                 core_customers=min(customers, 3_000),
-                stream_customers=min(customers, 2_000),
-                stream_months=12,
-                latency_seconds=6.0,
+                stream_customers=min(customers, 1_000),
+                stream_months=6,
+                latency_seconds=5.0,
                 latency_loads=(2_000, 10_000),
-                memory_customers=(5_000, 20_000),
+                memory_customers=(2_000, 10_000),
                 recovery_customers=5_000,
             )
         return cls(
