@@ -20,6 +20,7 @@ KAFKA_OPTS="${KAFKA_OPTS:-}"
 KAFKA_AUTO_CREATE_TOPICS="${KAFKA_AUTO_CREATE_TOPICS:-false}"
 KAFKA_START_TIMEOUT="${KAFKA_START_TIMEOUT:-90}"
 KAFKA_STOP_TIMEOUT="${KAFKA_STOP_TIMEOUT:-30}"
+KAFKA_STOP_WITH_PID="${KAFKA_STOP_WITH_PID:-}"
 
 usage() {
   cat <<EOF
@@ -47,7 +48,8 @@ Topics default to replication min(N,3) and min.insync.replicas 2 (N>=3).
 Automatic topic creation is off (KAFKA_AUTO_CREATE_TOPICS=true turns it on): the worker and
 the tests create their topics with explicit partition counts.
 Other settings: KAFKA_HEAP_OPTS (default "-Xms128m -Xmx1g"), KAFKA_OPTS (extra JVM options),
-KAFKA_START_TIMEOUT (90 s), REPAYMENT_CACHE_DIR (default ~/.cache/repayment-stream).
+KAFKA_START_TIMEOUT (90 s), REPAYMENT_CACHE_DIR (default ~/.cache/repayment-stream),
+KAFKA_STOP_WITH_PID (stop the broker when that process exits: test sessions use it).
 Needs java 17+ and python3; fetch needs mvn. Exit 2 when one is missing.
 EOF
 }
@@ -177,6 +179,19 @@ launch() {
     "-Drepayment.kafka.dir=$dir" -cp "$LIBS/*" kafka.Kafka "$dir/server.properties" \
     >"$dir/logs/stdout.log" 2>&1 </dev/null &
   echo $! >"$dir/kafka.pid"
+  [[ -n "$KAFKA_STOP_WITH_PID" ]] && watch_owner "$KAFKA_STOP_WITH_PID" "$!"
+  return 0
+}
+
+# A broker started for a test session must not outlive it, even when the session is killed:
+# a detached watcher stops the broker (SIGTERM, later SIGKILL) once the owner pid is gone.
+watch_owner() {
+  local owner="$1" broker="$2"
+  setsid nohup bash -c '
+    while kill -0 "$0" 2>/dev/null && kill -0 "$1" 2>/dev/null; do sleep 2; done
+    kill -TERM "$1" 2>/dev/null || exit 0
+    for _ in $(seq 1 "$2"); do kill -0 "$1" 2>/dev/null || exit 0; sleep 1; done
+    kill -KILL "$1" 2>/dev/null' "$owner" "$broker" "$KAFKA_STOP_TIMEOUT" >/dev/null 2>&1 </dev/null &
 }
 
 show_log_tail() {

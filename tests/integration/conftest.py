@@ -1,8 +1,9 @@
 """One real Kafka broker for the whole test session, and a fresh topic namespace per test.
 
 ``KAFKA_BOOTSTRAP_SERVERS`` set: the tests use that cluster and start nothing. Otherwise
-deploy/kafka/kafka.sh starts a broker on ``TEST_KAFKA_PORT`` (default 19092) with its data in
-a temporary directory and stops it when the session ends. ``TEST_KAFKA_REPLICATION``
+deploy/kafka/kafka.sh starts a broker on ``TEST_KAFKA_PORT`` (default: 19092, or the next free
+pair of ports when another session holds it) with its data in a temporary directory, and
+stops it when the session ends (or when the session's process dies). ``TEST_KAFKA_REPLICATION``
 (default 1) is the replication of the topics the tests create.
 """
 
@@ -18,6 +19,7 @@ from tests.integration.fixtures import (
     LocalBroker,
     TopicNamespace,
     delete_topics_with_prefix,
+    free_port_pair,
     new_namespace_name,
 )
 
@@ -30,10 +32,12 @@ def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if external:
         yield external
         return
-    broker = LocalBroker(
-        port=int(os.environ.get("TEST_KAFKA_PORT", "19092")),
-        data_dir=tmp_path_factory.mktemp("kafka"),
-    )
+    requested = os.environ.get("TEST_KAFKA_PORT")
+    try:
+        port = int(requested) if requested else free_port_pair(19092)
+    except BrokerUnavailable as exc:
+        pytest.fail(str(exc), pytrace=False)
+    broker = LocalBroker(port=port, data_dir=tmp_path_factory.mktemp("kafka"))
     try:
         broker.start()
     except BrokerUnavailable as exc:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
+import socket
 import subprocess
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -54,7 +55,12 @@ class LocalBroker:
         return f"127.0.0.1:{self.port}"
 
     def _run(self, command: str, timeout: float) -> subprocess.CompletedProcess[str]:
-        env = {**os.environ, "KAFKA_PORT": str(self.port), "KAFKA_DATA_DIR": str(self.data_dir)}
+        env = {
+            **os.environ,
+            "KAFKA_PORT": str(self.port),
+            "KAFKA_DATA_DIR": str(self.data_dir),
+            "KAFKA_STOP_WITH_PID": str(os.getpid()),  # no broker outlives a killed session
+        }
         return subprocess.run(
             ["bash", str(KAFKA_SH), command],
             env=env,
@@ -73,6 +79,27 @@ class LocalBroker:
 
     def stop(self) -> None:
         self._run("stop", timeout=120)
+
+
+def free_port_pair(preferred: int, *, attempts: int = 50) -> int:
+    """The first port from ``preferred`` on (step 2) that is free along with the next one.
+
+    The broker needs two ports (client, controller); another test session on the same
+    machine may already hold the preferred pair.
+    """
+    for port in range(preferred, preferred + 2 * attempts, 2):
+        if _is_free(port) and _is_free(port + 1):
+            return port
+    raise BrokerUnavailable(f"no free port pair in {preferred}..{preferred + 2 * attempts}")
+
+
+def _is_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
 
 
 def encode_value(value: Value) -> bytes:
