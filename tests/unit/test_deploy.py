@@ -7,8 +7,15 @@ one side changes without the other.
 
 from __future__ import annotations
 
+import importlib.util
 import json
+import os
 import re
+import shutil
+import socket
+import struct
+import subprocess
+import threading
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
@@ -229,3 +236,84 @@ def test_k8s__kustomization_lists_every_manifest() -> None:
     kustomization = load_yaml(DEPLOY / "k8s" / "kustomization.yaml")
     manifests = {p.name for p in (DEPLOY / "k8s").glob("*.yaml")} - {"kustomization.yaml"}
     assert set(kustomization["resources"]) == manifests
+
+
+def load_kafka_ready() -> Any:
+    spec = importlib.util.spec_from_file_location(
+        "kafka_ready", DEPLOY / "kafka" / "kafka_ready.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def serve_one_metadata_answer(brokers: int) -> tuple[socket.socket, threading.Thread]:
+    """A fake broker answering one Metadata v1 request with ``brokers`` brokers."""
+    server = socket.create_server(("127.0.0.1", 0))
+
+    def answer() -> None:
+        conn, _ = server.accept()
+        with conn:
+            size = struct.unpack(">i", conn.recv(4))[0]
+            request = b""
+            while len(request) < size:
+                request += conn.recv(size - len(request))
+            api_key, version, correlation_id = struct.unpack(">hhi", request[:8])
+            assert (api_key, version) == (3, 1)
+            body = struct.pack(">ii", correlation_id, brokers)
+            for node in range(brokers):
+                body += struct.pack(">ih9sih", node, 9, b"127.0.0.1", 9092 + node, -1)
+            body += struct.pack(">ii", 0, 0)  # controller id, no topics
+            conn.sendall(struct.pack(">i", len(body)) + body)
+
+    thread = threading.Thread(target=answer, daemon=True)
+    thread.start()
+    return server, thread
+
+
+@pytest.mark.parametrize(("live", "required", "status"), [(3, 3, 0), (2, 3, 1), (1, 1, 0)])
+def test_kafka_ready__counts_the_brokers_in_the_metadata(
+    live: int, required: int, status: int
+) -> None:
+    server, thread = serve_one_metadata_answer(live)
+    with server:
+        port = server.getsockname()[1]
+        assert load_kafka_ready().main([f"127.0.0.1:{port}", "--brokers", str(required)]) == status
+        thread.join(timeout=5)
+
+
+def test_kafka_ready__nothing_listening__is_not_ready() -> None:
+    with socket.create_server(("127.0.0.1", 0)) as reserved:
+        port = reserved.getsockname()[1]
+    assert load_kafka_ready().main([f"127.0.0.1:{port}", "--timeout", "0.5"]) == 1
+
+
+def kafka_sh(args: list[str], path: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["bash", str(DEPLOY / "kafka" / "kafka.sh"), *args],
+        env={"PATH": path, "HOME": "/nonexistent"},
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+
+
+def test_kafka_sh__help_names_the_pinned_version() -> None:
+    done = kafka_sh(["--help"], os.environ["PATH"])
+    assert done.returncode == 0
+    assert f"Apache Kafka {pinned_kafka_version()} (KRaft)" in done.stdout
+
+
+@pytest.mark.parametrize("command", ["start", "cluster-start"])
+def test_kafka_sh__without_java__says_so_in_one_line_and_exits_2(
+    command: str, tmp_path: Path
+) -> None:
+    for tool in ("bash", "sed", "dirname", "head", "realpath"):
+        found = shutil.which(tool)
+        assert found is not None
+        (tmp_path / tool).symlink_to(found)
+    done = kafka_sh([command], str(tmp_path))
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1 and "java not found" in done.stderr
