@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import dataclasses
 import random
-from collections.abc import Callable
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from functools import cache
+from typing import Any, TypeVar
 
-from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
 from policy import apply, default_policy, parse_policy, tick
@@ -35,14 +35,6 @@ from schemas.events import (
 )
 from schemas.outputs import OutreachNeeded
 
-settings.register_profile(
-    "policy-dev",
-    deadline=None,
-    max_examples=200,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
-settings.register_profile("policy-ci", settings.get_profile("policy-dev"), max_examples=1000)
-
 ZONES = (
     "Asia/Shanghai",
     "America/New_York",
@@ -51,6 +43,7 @@ ZONES = (
     "America/Los_Angeles",
 )
 PROFILES = ("cn", "us_regf")
+T = TypeVar("T")
 EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
 HOUR = timedelta(hours=1)
 MAX_TICKS_PER_GAP = 48
@@ -128,6 +121,7 @@ def policy_for(profile: str) -> Any:
     return default_policy() if profile == "cn" else parse_policy(f'profile = "{profile}"')
 
 
+@cache
 def money(low: str = "1.00", high: str = "5000.00") -> st.SearchStrategy[Decimal]:
     """Positive amounts with exactly two decimals."""
     return st.integers(int(Decimal(low) * 100), int(Decimal(high) * 100)).map(
@@ -135,14 +129,17 @@ def money(low: str = "1.00", high: str = "5000.00") -> st.SearchStrategy[Decimal
     )
 
 
-def _gap() -> st.SearchStrategy[timedelta]:
-    """Time between two events: same instant, minutes, hours or days."""
-    return st.one_of(
-        st.just(timedelta(0)),
-        st.integers(1, 59).map(lambda m: timedelta(minutes=m)),
-        st.integers(1, 48 * 60).map(lambda m: timedelta(minutes=m)),
-        st.integers(1, 40 * 24 * 60).map(lambda m: timedelta(minutes=m)),
-    )
+# Strategies are built once: hypothesis validates each strategy object on first use.
+GAP = st.one_of(  # between two events: same instant, minutes, hours or days
+    st.just(timedelta(0)),
+    st.integers(1, 59).map(lambda m: timedelta(minutes=m)),
+    st.integers(1, 48 * 60).map(lambda m: timedelta(minutes=m)),
+    st.integers(1, 40 * 24 * 60).map(lambda m: timedelta(minutes=m)),
+)
+DAYS_LATE = st.one_of(st.integers(0, 5), st.integers(0, 200))
+ANSWERS = st.none() | st.integers(0, 1000)
+OUTCOMES = st.sampled_from(OUTCOME_CHOICES)
+CALL_OUTCOMES = (*sorted(FAILED_OUTCOMES), "reached")
 
 
 def _ticks_between(after: datetime, before: datetime, stride: int) -> list[Tick]:
@@ -154,145 +151,140 @@ def _ticks_between(after: datetime, before: datetime, stride: int) -> list[Tick]
     return [Tick(first + i * HOUR) for i in range(0, hours, stride)]
 
 
+@dataclass
+class _Builder:
+    """The history being drawn: the clock, the customer's zone, what was sent so far."""
+
+    draw: st.DrawFn
+    customer_id: str
+    currency: str
+    zone: str
+    stride: int
+    clock: datetime
+    items: list[Item] = dataclasses.field(default_factory=list)
+    events: list[InputEvent] = dataclasses.field(default_factory=list)
+    installments: list[tuple[str, Decimal]] = dataclasses.field(default_factory=list)
+    serial: int = 0
+
+    def pick(self, options: Sequence[T]) -> T:
+        return options[self.draw(st.integers(0, len(options) - 1))]
+
+    def chance(self, one_in: int) -> bool:
+        return self.draw(st.integers(0, one_in - 1)) == 0
+
+    def header(self, kind: str, gap: timedelta, *, late: bool = False) -> EventHeader:
+        """A new event's header: ``gap`` after the clock (ticking through the gap), or
+        before it when ``late``; the zone sometimes moves, never on a late event."""
+        self.serial += 1
+        if late:
+            occurred_at = self.clock - gap
+        else:
+            occurred_at = self.clock + gap
+            self.items.extend(_ticks_between(self.clock, occurred_at, self.stride))
+            self.clock = occurred_at
+            if self.chance(15):
+                self.zone = self.pick(ZONES)
+        zone = None if late or self.chance(3) else self.zone
+        return EventHeader(f"{kind}-{self.serial}", self.customer_id, occurred_at, zone)
+
+    def feed(self, event: InputEvent, answers: int | None = None) -> None:
+        self.events.append(event)
+        self.items.append(Feed(event, self.clock, answers))
+
+    def money_currency(self) -> str:
+        """Mostly the customer's currency; now and then another (dead-lettered)."""
+        return "EUR" if self.chance(30) else self.currency
+
+    def missed(self) -> None:
+        header = self.header("missed", self.draw(GAP), late=self.chance(10))
+        days_late = self.draw(DAYS_LATE)
+        due = header.occurred_at.date() - timedelta(days=days_late)
+        if self.installments and self.chance(6):
+            installment_id, _ = self.pick(self.installments)
+        else:
+            installment_id = f"inst-{self.serial}"
+        amount_due = self.draw(money())
+        self.installments.append((installment_id, amount_due))
+        self.feed(PaymentMissed(header, installment_id, due, amount_due, self.money_currency()))
+
+    def payment(self) -> None:
+        """Of a named, an unknown or no installment; partial, exact, over or arbitrary."""
+        header = self.header("payment", self.draw(GAP), late=self.chance(10))
+        targets = [(None, None), (f"never-due-{self.serial}", None), *self.installments]
+        installment_id, due = self.pick(targets)
+        if due is None:
+            amount = self.draw(money("0.01", "3000.00"))
+        else:
+            cents = int(due * 100)  # exact, a third (partial) or anything up to 3x (over)
+            options = (cents, cents // 3 or 1, self.draw(st.integers(1, cents * 3)))
+            amount = Decimal(self.pick(options)).scaleb(-2)
+        self.feed(PaymentReceived(header, amount, self.money_currency(), installment_id))
+
+    def contact(self, gap: timedelta, channel: str | None = None) -> None:
+        """A result of any outcome (a call outcome on ``channel`` when given), with a valid
+        promise or arrangement; it answers an earlier outreach now and then."""
+        header = self.header("contact", gap)
+        day = header.occurred_at.date()
+        if channel is None:
+            channel = self.pick(CHANNELS)
+            outcome = self.draw(OUTCOMES)
+        else:
+            outcome = self.pick(CALL_OUTCOMES)
+        promise = arrangement = None
+        if outcome == "promise_to_pay":
+            promise_day = day + timedelta(days=self.draw(st.integers(0, 20)))
+            promise = Promise(self.draw(money("1.00", "3000.00")), promise_day)
+        elif outcome == "arrangement_agreed":
+            # UTC date + 1 .. + 365 days lies inside local date .. + 13 months in every zone.
+            until = day + timedelta(days=self.draw(st.integers(1, 365)))
+            arrangement = Arrangement(self.pick(ARRANGEMENT_TYPES), until)
+        answers = self.draw(ANSWERS)
+        event = ContactResultReported(header, channel, outcome, None, promise, arrangement)
+        self.feed(event, answers)
+
+    def burst(self) -> None:
+        """A dialer's run of call attempts on one channel within hours (exercises caps)."""
+        channel = self.pick(("voice_bot", "agent_call"))
+        for _ in range(self.draw(st.integers(2, 7))):
+            self.contact(timedelta(minutes=self.draw(st.integers(1, 150))), channel)
+
+
+KINDS = st.sampled_from(
+    ("missed",) * 5 + ("payment",) * 4 + ("contact",) * 7 + ("burst", "duplicate")
+)
+
+
 @st.composite
 def histories(
     draw: st.DrawFn,
     max_events: int = 25,
     profiles: tuple[str, ...] = PROFILES,
-    policy_for: Callable[[str], Any] = policy_for,
 ) -> History:
     """One customer's history: a realistic mix of every input event kind, with ticks."""
     profile = draw(st.sampled_from(profiles))
-    customer_id = "cust-" + draw(st.sampled_from(("a", "b", "0042", "x" * 40)))
-    currency = draw(st.sampled_from(("CNY", "USD")))
-    zone = draw(st.sampled_from(ZONES))
-    stride = draw(st.sampled_from((1, 3, 8, 24)))
-    clock = EPOCH + timedelta(minutes=draw(st.integers(0, 365 * 24 * 60)))
-    n_events = draw(st.integers(1, max_events))
-
-    items: list[Item] = []
-    events: list[InputEvent] = []
-    installments: list[tuple[str, Decimal]] = []
-    serial = 0
-
-    for _ in range(n_events):
-        kind = draw(
-            st.sampled_from(
-                ("missed",) * 5
-                + ("repeat_missed",)
-                + ("payment",) * 4
-                + ("contact",) * 8
-                + ("duplicate",)
-            )
-        )
-        if kind == "duplicate" and events:
-            items.append(Feed(draw(st.sampled_from(events)), clock))
-            continue
-        serial += 1
-        late = kind in ("missed", "payment") and draw(st.integers(0, 9)) == 0
-        if late:
-            occurred_at = clock - timedelta(minutes=draw(st.integers(1, 36 * 60)))
-        else:
-            occurred_at = clock + draw(_gap())
-            items.extend(_ticks_between(clock, occurred_at, stride))
-            clock = occurred_at
-            if draw(st.integers(0, 14)) == 0:
-                zone = draw(st.sampled_from(ZONES))
-        header = EventHeader(
-            event_id=f"{kind}-{serial}",
-            customer_id=customer_id,
-            occurred_at=occurred_at,
-            customer_timezone=None if late or draw(st.integers(0, 2)) == 0 else zone,
-        )
-        event_currency = currency if draw(st.integers(0, 29)) else "EUR"
-        answers = None
-        event: InputEvent
-        if kind == "repeat_missed" and installments:
-            installment_id, _ = draw(st.sampled_from(installments))
-            event = PaymentMissed(
-                header,
-                installment_id,
-                occurred_at.date() - timedelta(days=draw(st.integers(0, 60))),
-                draw(money()),
-                event_currency,
-            )
-        elif kind in ("missed", "repeat_missed"):
-            amount_due = draw(money())
-            installment_id = f"inst-{serial}"
-            days_late = draw(st.one_of(st.integers(0, 5), st.integers(0, 200)))
-            event = PaymentMissed(
-                header,
-                installment_id,
-                occurred_at.date() - timedelta(days=days_late),
-                amount_due,
-                event_currency,
-            )
-            installments.append((installment_id, amount_due))
+    b = _Builder(
+        draw,
+        customer_id="cust-" + draw(st.sampled_from(("a", "b", "0042", "x" * 40))),
+        currency=draw(st.sampled_from(("CNY", "USD"))),
+        zone=draw(st.sampled_from(ZONES)),
+        stride=draw(st.sampled_from((1, 3, 8, 24))),
+        clock=EPOCH + timedelta(minutes=draw(st.integers(0, 365 * 24 * 60))),
+    )
+    for _ in range(draw(st.integers(1, max_events))):
+        kind = draw(KINDS)
+        if kind == "duplicate" and b.events:
+            b.items.append(Feed(b.pick(b.events), b.clock))
+        elif kind == "missed":
+            b.missed()
         elif kind == "payment":
-            event = draw(_payment(header, event_currency, installments, serial))
+            b.payment()
+        elif kind == "burst":
+            b.burst()
         else:
-            event = draw(_contact_result(header, occurred_at.date()))
-            answers = draw(st.one_of(st.none(), st.integers(0, 1000)))
-        events.append(event)
-        items.append(Feed(event, clock, answers))
-
+            b.contact(draw(GAP))
     trailing = timedelta(hours=draw(st.integers(0, 45 * 24)))
-    items.extend(_ticks_between(clock, clock + trailing, stride))
-    return History(customer_id, profile, policy_for(profile), tuple(items))
-
-
-def _payment(
-    header: EventHeader, currency: str, installments: list[tuple[str, Decimal]], serial: int
-) -> st.SearchStrategy[PaymentReceived]:
-    """Payments: of a named, unknown or no installment; partial, exact, over or arbitrary."""
-    targets: list[tuple[str | None, Decimal | None]] = [(None, None), (f"never-due-{serial}", None)]
-    targets += [(iid, due) for iid, due in installments]
-    target = st.sampled_from(targets)
-
-    def amount_for(due: Decimal | None) -> st.SearchStrategy[Decimal]:
-        if due is None:
-            return money("0.01", "3000.00")
-        cents = int(due * 100)
-        return st.one_of(
-            st.just(due),
-            st.integers(1, max(1, cents - 1)).map(lambda c: Decimal(c).scaleb(-2)),
-            st.integers(cents + 1, cents * 3).map(lambda c: Decimal(c).scaleb(-2)),
-        )
-
-    return target.flatmap(
-        lambda t: amount_for(t[1]).map(
-            lambda amount: PaymentReceived(header, amount, currency, installment_id=t[0])
-        )
-    )
-
-
-def _contact_result(header: EventHeader, day: date) -> st.SearchStrategy[ContactResultReported]:
-    """A contact result of any outcome, with a valid promise or arrangement payload.
-
-    An arrangement's ``until`` lies between the UTC date + 1 and + 365 days, which is inside
-    the contract's window (local date .. + 13 months) in every zone.
-    """
-    promise = st.builds(
-        Promise, money("1.00", "3000.00"), st.integers(0, 20).map(lambda d: day + timedelta(days=d))
-    )
-    arrangement = st.builds(
-        Arrangement,
-        st.sampled_from(ARRANGEMENT_TYPES),
-        st.integers(1, 365).map(lambda d: day + timedelta(days=d)),
-    )
-
-    def payload(outcome: str) -> st.SearchStrategy[dict[str, Any]]:
-        if outcome == "promise_to_pay":
-            return promise.map(lambda p: {"promise": p})
-        if outcome == "arrangement_agreed":
-            return arrangement.map(lambda a: {"arrangement": a})
-        return st.just({})
-
-    return st.tuples(st.sampled_from(CHANNELS), st.sampled_from(OUTCOME_CHOICES)).flatmap(
-        lambda co: payload(co[1]).map(
-            lambda extra: ContactResultReported(header, co[0], co[1], **extra)
-        )
-    )
+    b.items.extend(_ticks_between(b.clock, b.clock + trailing, b.stride))
+    return History(b.customer_id, profile, policy_for(profile), tuple(b.items))
 
 
 def run(history: History) -> list[Applied]:

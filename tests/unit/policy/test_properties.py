@@ -15,16 +15,20 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
-from hypothesis import given, settings
-from policy.state import decode_state, encode_state
+from hypothesis import HealthCheck, given, settings
 
 from policy import apply, days_past_due, overdue_amount, tick
+from policy.state import decode_state, encode_state
 from schemas.events import RIGHT_PARTY_OUTCOMES, ContactResultReported
 from schemas.outputs import TIERS, OutreachNeeded, RiskEscalation
 
 from .strategies import Applied, History, histories, long_history, run
 
-PROPERTY_SETTINGS = settings(settings.get_profile(os.environ.get("POLICY_PROFILE", "policy-dev")))
+# On top of the session profile (tests/conftest.py): POLICY_EXAMPLES=1000 for a deeper run.
+PROPERTY_SETTINGS = settings(
+    max_examples=int(os.environ.get("POLICY_EXAMPLES", "200")),
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 
 COLLECTION = ("broken_arrangement", "broken_promise", "missed_payment", "tier_change", "cadence")
 BESIDE = ("promise_reminder", "verify_contact", "hardship_review", "courtesy_followup")
