@@ -8,6 +8,7 @@ import inspect
 import logging
 import os
 import platform
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -44,6 +45,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--partitions", type=int, default=6, help="partitions of bench topics")
     parser.add_argument("--workdir", type=Path, help="worker data dirs and logs (default: tmp)")
+    parser.add_argument(
+        "--worker-command",
+        default="",
+        help="run workers with this command instead of `python -m streams worker`, e.g. "
+        "'python -m pyinstrument -o prof.txt -m streams worker' (profiling, experiments)",
+    )
     parser.add_argument(
         "--write-replay", type=Path, metavar="PATH", help="write the portfolio as replay JSONL"
     )
@@ -112,7 +119,15 @@ def main(argv: list[str] | None = None) -> int:
     run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
     sizes = Sizes.for_run(args.customers, args.quick)
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix=f"bench-{run_id}-"))
-    ctx = Context(args.bootstrap, args.seed, sizes, args.partitions, run_id, workdir)
+    ctx = Context(
+        args.bootstrap,
+        args.seed,
+        sizes,
+        args.partitions,
+        run_id,
+        workdir,
+        worker_command=tuple(shlex.split(args.worker_command)),
+    )
     meta = _meta(args, run_id, sizes)
     figures, details = asyncio.run(_run_suites(ctx, names))
     meta["load_average_at_end"] = os.getloadavg()

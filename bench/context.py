@@ -52,7 +52,7 @@ class Context:
     partitions: int
     run_id: str
     workdir: Path
-    keep_logs: bool = False
+    worker_command: tuple[str, ...] = ()
     shared: dict[str, Any] = field(default_factory=dict)
 
     def namespace(self, purpose: str) -> str:

@@ -39,6 +39,7 @@ async def run(ctx: Context) -> tuple[list[Figure], dict[str, Any]]:
             store=store,
             data_dir=ctx.workdir / f"e2e-{store}",
             partitions=ctx.partitions,
+            command=ctx.worker_command,
         )
         worker = WorkerProcess(spec)
         worker.start()

@@ -77,6 +77,7 @@ async def _one_load(ctx: Context, load: int) -> dict[str, Any]:
             store="memory",
             data_dir=ctx.workdir / f"latency-{load}",
             partitions=ctx.partitions,
+            command=ctx.worker_command,
             clock="wall",
         )
     )

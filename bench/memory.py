@@ -40,6 +40,7 @@ async def load_worker(
             store=store,
             data_dir=ctx.workdir / purpose,
             partitions=ctx.partitions,
+            command=ctx.worker_command,
         )
     )
     worker.start()

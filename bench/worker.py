@@ -38,6 +38,7 @@ class WorkerSpec:
     partitions: int
     clock: str = "event"
     log_path: Path | None = None
+    command: tuple[str, ...] = ()  # default: this interpreter, ``-m streams worker``
 
 
 class WorkerProcess:
@@ -80,7 +81,7 @@ class WorkerProcess:
         log = log_path.open("ab")
         self.started_at = time.perf_counter()
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "streams", "worker"],
+            list(self.spec.command or (sys.executable, "-m", "streams", "worker")),
             env=self.environment(),
             stdout=log,
             stderr=subprocess.STDOUT,
