@@ -4,7 +4,7 @@ API (everything here is pure; ``now`` is an aware datetime, naive raises ``Value
 
     from policy import Policy, CustomerState, Step, apply, tick
     from policy import load_policy, parse_policy, default_policy, PolicyError
-    from policy import days_past_due, overdue_amount
+    from policy import days_past_due, overdue_amount, credit, total_paid, ...  # accessors
     from policy.state import encode_state, decode_state, STATE_VERSION, StateError
 
     step = apply(state_or_None, event, now, policy)  # Step(state, decisions, duplicate)
@@ -17,7 +17,12 @@ keeps the old state. A duplicate (remembered ``event_id``, or a tick at or befor
 tick) returns the same state object, ``duplicate=True``, and the decisions still remembered
 for that id (same ids, same content).
 
-Read accessors on ``CustomerState`` (cheap; for the web view and property tests):
+Read accessors (cheap; for the web view and property tests), as functions exported here
+(``policy.accessors``: ``tier``, ``credit``, ``total_paid``, ``total_due``,
+``paid_to_installments``, ``paid_not_overdue``, ``opted_out``, ``ceased``, ``disputed``,
+``unreachable``, ``hardship_active(state, now)``, ``pending_outreach``,
+``days_past_due(state, now)``, ``overdue_amount(state)``) and as attributes/properties of
+``CustomerState``:
 
 - ``customer_id``, ``timezone`` (IANA name in use), ``currency`` (``None`` before money)
 - ``tier`` (contract tier name), ``days_past_due(state, now)``, ``overdue_amount(state)``
@@ -35,9 +40,24 @@ Read accessors on ``CustomerState`` (cheap; for the web view and property tests)
   decisions), ``has_seen(event_id)``
 """
 
+from policy.accessors import (
+    ceased,
+    credit,
+    days_past_due,
+    disputed,
+    hardship_active,
+    opted_out,
+    overdue_amount,
+    paid_not_overdue,
+    paid_to_installments,
+    pending_outreach,
+    tier,
+    total_due,
+    total_paid,
+    unreachable,
+)
 from policy.config import Policy, PolicyError, default_policy, load_policy, parse_policy
 from policy.core import Step, apply, tick
-from policy.ledger import days_past_due, overdue_amount
 from policy.state import CustomerState
 
 __all__ = [
@@ -46,10 +66,22 @@ __all__ = [
     "PolicyError",
     "Step",
     "apply",
+    "ceased",
+    "credit",
     "days_past_due",
     "default_policy",
+    "disputed",
+    "hardship_active",
     "load_policy",
+    "opted_out",
     "overdue_amount",
+    "paid_not_overdue",
+    "paid_to_installments",
     "parse_policy",
+    "pending_outreach",
     "tick",
+    "tier",
+    "total_due",
+    "total_paid",
+    "unreachable",
 ]

@@ -17,6 +17,7 @@ from policy.config import Policy, add_months
 from policy.state import ActiveArrangement, Commitments, OpenPromise
 from schemas.errors import InvalidEvent
 from schemas.events import (
+    CHANNELS,
     FAILED_OUTCOMES,
     RIGHT_PARTY_OUTCOMES,
     Arrangement,
@@ -78,8 +79,8 @@ def on_outcome(
     elif outcome == "dispute_resolved":
         disputed = False
     elif outcome == "opt_out":
-        if event.channel not in opted_out:
-            opted_out = opted_out + (event.channel,)
+        if event.channel not in opted_out:  # kept in the contract's channel order
+            opted_out = tuple(ch for ch in CHANNELS if ch in opted_out or ch == event.channel)
     elif outcome == "cease_contact":
         ceased = True
     return OutcomeEffects(
@@ -124,6 +125,13 @@ def on_new_missed(c: Commitments) -> tuple[Commitments, bool]:
 
 def advance(c: Commitments, now: datetime, today: date, policy: Policy) -> TimeEffects:
     """Time passing: promise reminders and grace ends, arrangement and hardship ends."""
+    if (
+        c.promise is None
+        and c.arrangement is None
+        and c.hardship_until is None
+        and not c.broken_promises
+    ):
+        return TimeEffects(c, False, False)
     broke = remind = False
     promise, arrangement, hardship_until = c.promise, c.arrangement, c.hardship_until
     broken = c.broken_promises

@@ -101,20 +101,14 @@ class Policy:
     courtesy_followup: OutreachRule
     paid_installment_retention_days: int
     profiles: tuple[ContactProfile, ...]
-
-    @property
-    def contact_profile(self) -> ContactProfile:
-        """The profile every customer is contacted under."""
-        return _profile_named(self.profiles, self.profile)
+    contact_profile: ContactProfile  # the one named ``profile``, resolved once
 
     def tier(self, name: str) -> TierRule:
         """The rule of tier ``name`` (a contract tier name)."""
-        return self.tiers[TIERS.index(name)]
+        return self.tiers[_TIER_RANK[name]]
 
 
-@cache
-def _profile_named(profiles: tuple[ContactProfile, ...], name: str) -> ContactProfile:
-    return next(p for p in profiles if p.name == name)
+_TIER_RANK: Final = {name: rank for rank, name in enumerate(TIERS)}
 
 
 def default_policy() -> Policy:
@@ -227,7 +221,8 @@ def _build(document: dict[str, Any]) -> Policy:
     root = _Table(document, "")
     profiles = _profiles(root.table("profiles"))
     profile = root.text("profile")
-    if profile not in {p.name for p in profiles}:
+    chosen = [p for p in profiles if p.name == profile]
+    if not chosen:
         raise PolicyError(f"profile: unknown profile {profile!r}")
     zone = root.text("default_timezone")
     try:
@@ -268,6 +263,7 @@ def _build(document: dict[str, Any]) -> Policy:
             "paid_installment_retention_days", minimum=1
         ),
         profiles=profiles,
+        contact_profile=chosen[0],
     )
     for table in (modifiers, promises, arrangements, hardship, unreachable, outreach, ledger):
         table.done()

@@ -81,10 +81,10 @@ def apply(state: CustomerState | None, event: InputEvent, now: datetime, policy:
     facts = _NO_FACTS
     if isinstance(event, PaymentReceived):
         currency = _same_currency(currency, event.currency)
-        settled_before = ledger.overdue(book) <= 0
+        owed_before = ledger.overdue(book)
         book = ledger.apply_payment(book, event.amount, event.installment_id)
         promises = cm.on_payment(promises, event.amount)
-        if not settled_before and ledger.overdue(book) <= 0:
+        if owed_before > 0 and ledger.overdue(book) <= 0:
             promises = cm.on_settled(promises)
     elif isinstance(event, PaymentMissed):
         currency = _same_currency(currency, event.currency)
@@ -163,9 +163,12 @@ def _contact_result(
     counts = event.outcome not in cm.NOT_AN_ATTEMPT
     attempts = record_result(attempts, event.channel, at, event.outreach_id, right_party, counts)
     effects = cm.on_outcome(promises, event, at, today, policy)
-    facts = _Facts(
-        opened_unreachable=effects.opened_unreachable, opened_hardship=effects.opened_hardship
-    )
+    facts = _NO_FACTS
+    if effects.opened_unreachable or effects.opened_hardship:
+        facts = _Facts(
+            opened_unreachable=effects.opened_unreachable,
+            opened_hardship=effects.opened_hardship,
+        )
     return effects.commitments, attempts, facts
 
 
@@ -217,7 +220,14 @@ def _decide(
         )
         basis_bucket, basis_modifiers = bucket, modifiers
     last_collection_at = state.last_collection_at
-    if not promises.ceased:
+    may_reach_out = (
+        facts is not _NO_FACTS
+        or broke_promise
+        or remind
+        or cured
+        or policy.tier(new).cadence_days is not None
+    )
+    if may_reach_out and not promises.ceased:
         planner = Planner(
             state.customer_id,
             caused_by,

@@ -15,7 +15,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from policy.localtime import local_date
-from policy.state import ZERO, CustomerState, Installment, Ledger
+from policy.state import CustomerState, Installment, Ledger
 
 
 def add_missed(
@@ -90,11 +90,11 @@ def _pay(item: Installment, available: Decimal) -> tuple[Installment, Decimal]:
 
 
 def overdue(ledger: Ledger) -> Decimal:
-    """Money still owed on missed installments."""
-    total = ZERO
-    for item in ledger.installments:
-        total += item.amount_due - item.paid
-    return total
+    """Money still owed on missed installments, from the running totals (O(1)).
+
+    Equal to the sum over installments because dropped installments are fully paid.
+    """
+    return ledger.total_due - ledger.paid_to_installments
 
 
 def oldest_unpaid_due(ledger: Ledger) -> date | None:
@@ -122,8 +122,8 @@ def days_past_due(state: CustomerState, now: datetime) -> int:
 
 
 def overdue_amount(state: CustomerState) -> Decimal:
-    """Money still owed on ``state``'s missed installments."""
-    return overdue(state.ledger)
+    """Money still owed on ``state``'s missed installments (summed, not from the totals)."""
+    return state.overdue_amount
 
 
 def missed_in_window(ledger: Ledger, today: date, window_days: int) -> int:

@@ -34,6 +34,12 @@ def active_modifiers(
     commitments: Commitments, ledger: Ledger, today: date, policy: Policy
 ) -> tuple[str, ...]:
     """The modifiers holding on local ``today``, in the contract's order."""
+    if (
+        not commitments.broken_promises
+        and not commitments.unreachable
+        and len(ledger.installments) < policy.repeat_delinquency_threshold
+    ):
+        return ()
     window = policy.broken_promises_window_days
     broken = sum(1 for d in commitments.broken_promises if (today - d).days < window)
     repeat = missed_in_window(ledger, today, policy.repeat_delinquency_window_days)
