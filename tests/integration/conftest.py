@@ -17,9 +17,10 @@ import pytest
 from tests.integration.fixtures import (
     BrokerUnavailable,
     LocalBroker,
+    LocalCluster,
     TopicNamespace,
     delete_topics_with_prefix,
-    free_port_pair,
+    free_ports,
     new_namespace_name,
 )
 
@@ -34,7 +35,7 @@ def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         return
     requested = os.environ.get("TEST_KAFKA_PORT")
     try:
-        port = int(requested) if requested else free_port_pair(19092)
+        port = int(requested) if requested else free_ports(19092)
     except BrokerUnavailable as exc:
         pytest.fail(str(exc), pytrace=False)
     broker = LocalBroker(port=port, data_dir=tmp_path_factory.mktemp("kafka"))
@@ -47,6 +48,30 @@ def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield broker.bootstrap
     finally:
         broker.stop()
+
+
+@pytest.fixture(scope="session")
+def kafka_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
+    """Three local KRaft nodes for fault tests; started only when a test asks for it.
+
+    Ports from ``TEST_KAFKA_CLUSTER_PORT`` (default: the first 6 free ports from 19192).
+    A test that stops or kills a node must start it again before it ends.
+    """
+    requested = os.environ.get("TEST_KAFKA_CLUSTER_PORT")
+    try:
+        base_port = int(requested) if requested else free_ports(19192, 6)
+    except BrokerUnavailable as exc:
+        pytest.fail(str(exc), pytrace=False)
+    cluster = LocalCluster(base_port, 3, tmp_path_factory.mktemp("kafka-cluster"))
+    try:
+        cluster.start()
+    except BrokerUnavailable as exc:
+        cluster.stop()
+        pytest.fail(str(exc), pytrace=False)
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
 
 
 @pytest.fixture

@@ -43,6 +43,29 @@ class BrokerUnavailable(RuntimeError):
     """The local broker did not start: the message holds kafka.sh's own explanation."""
 
 
+def run_kafka_sh(
+    *args: str, env: Mapping[str, str], timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
+    """deploy/kafka/kafka.sh with ``env`` added; its brokers die with this process."""
+    return subprocess.run(
+        ["bash", str(KAFKA_SH), *args],
+        env={**os.environ, **env, "KAFKA_STOP_WITH_PID": str(os.getpid())},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def _checked(done: subprocess.CompletedProcess[str]) -> str:
+    if done.returncode != 0:
+        command = " ".join(done.args[2:])
+        raise BrokerUnavailable(
+            f"kafka.sh {command} exited {done.returncode}:\n{done.stdout}{done.stderr}"
+        )
+    return done.stdout
+
+
 @dataclass(frozen=True)
 class LocalBroker:
     """One broker started by deploy/kafka/kafka.sh for this test session."""
@@ -54,43 +77,66 @@ class LocalBroker:
     def bootstrap(self) -> str:
         return f"127.0.0.1:{self.port}"
 
-    def _run(self, command: str, timeout: float) -> subprocess.CompletedProcess[str]:
-        env = {
-            **os.environ,
-            "KAFKA_PORT": str(self.port),
-            "KAFKA_DATA_DIR": str(self.data_dir),
-            "KAFKA_STOP_WITH_PID": str(os.getpid()),  # no broker outlives a killed session
-        }
-        return subprocess.run(
-            ["bash", str(KAFKA_SH), command],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-        )
+    @property
+    def _env(self) -> dict[str, str]:
+        return {"KAFKA_PORT": str(self.port), "KAFKA_DATA_DIR": str(self.data_dir)}
 
     def start(self) -> None:
-        done = self._run("start", timeout=300)
-        if done.returncode != 0:
-            raise BrokerUnavailable(
-                f"kafka.sh start exited {done.returncode}:\n{done.stdout}{done.stderr}"
-            )
+        _checked(run_kafka_sh("start", env=self._env))
 
     def stop(self) -> None:
-        self._run("stop", timeout=120)
+        run_kafka_sh("stop", env=self._env, timeout=120)
 
 
-def free_port_pair(preferred: int, *, attempts: int = 50) -> int:
-    """The first port from ``preferred`` on (step 2) that is free along with the next one.
+@dataclass(frozen=True)
+class LocalCluster:
+    """A KRaft cluster of ``size`` combined nodes (quorum of ``size``) for fault tests.
 
-    The broker needs two ports (client, controller); another test session on the same
-    machine may already hold the preferred pair.
+    Node ``i`` (1-based) listens on ``base_port + 2 * (i - 1)``. Topics default to
+    replication min(size, 3) and min.insync.replicas 2.
     """
-    for port in range(preferred, preferred + 2 * attempts, 2):
-        if _is_free(port) and _is_free(port + 1):
+
+    base_port: int
+    size: int
+    data_dir: Path
+
+    @property
+    def bootstrap(self) -> str:
+        return ",".join(f"127.0.0.1:{self.base_port + 2 * i}" for i in range(self.size))
+
+    @property
+    def _env(self) -> dict[str, str]:
+        return {"KAFKA_CLUSTER_PORT": str(self.base_port), "KAFKA_CLUSTER_DIR": str(self.data_dir)}
+
+    def start(self) -> None:
+        _checked(run_kafka_sh("cluster-start", str(self.size), env=self._env))
+
+    def stop(self) -> None:
+        run_kafka_sh("cluster-stop", env=self._env, timeout=180)
+
+    def stop_node(self, node: int) -> None:
+        """Controlled shutdown of one node (SIGTERM): leadership moves first."""
+        _checked(run_kafka_sh("node-stop", str(node), env=self._env, timeout=120))
+
+    def kill_node(self, node: int) -> None:
+        """Crash one node (SIGKILL): no controlled shutdown, as in a host failure."""
+        _checked(run_kafka_sh("node-kill", str(node), env=self._env, timeout=60))
+
+    def start_node(self, node: int) -> None:
+        """Restart one node and wait until every node is back in the metadata."""
+        _checked(run_kafka_sh("node-start", str(node), env=self._env))
+
+
+def free_ports(preferred: int, count: int = 2, *, attempts: int = 50) -> int:
+    """The first port from ``preferred`` on (step ``count``) starting ``count`` free ports.
+
+    A broker needs two ports (client, controller), a cluster two per node; another test
+    session on the same machine may already hold the preferred ones.
+    """
+    for port in range(preferred, preferred + count * attempts, count):
+        if all(_is_free(p) for p in range(port, port + count)):
             return port
-    raise BrokerUnavailable(f"no free port pair in {preferred}..{preferred + 2 * attempts}")
+    raise BrokerUnavailable(f"no {count} free ports in {preferred}..{preferred + count * attempts}")
 
 
 def _is_free(port: int) -> bool:

@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
+from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 
 from tests.integration.conftest import NamespaceFactory
-from tests.integration.fixtures import CONTRACT_SUFFIXES, consume, produce_json
+from tests.integration.fixtures import (
+    CONTRACT_SUFFIXES,
+    LocalCluster,
+    consume,
+    create_topics,
+    new_namespace_name,
+    produce_json,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -77,3 +87,44 @@ async def test_raw_bytes__reach_the_topic_unchanged(topic_namespace: NamespaceFa
     got = await consume(ns.bootstrap, ns.topic("payments"), count=2)
 
     assert [(m.key, m.value) for m in got] == [(None, raw), (b"k", b"{oops")]
+
+
+async def test_transactions__readers_see_committed_writes_and_never_aborted_ones(
+    topic_namespace: NamespaceFactory,
+) -> None:
+    ns = await topic_namespace()
+    topic = ns.topic("outreach-needed")
+    producer = AIOKafkaProducer(bootstrap_servers=ns.bootstrap, transactional_id=f"{ns.name}-tx")
+    await producer.start()
+    try:
+        async with producer.transaction():
+            await producer.send(topic, b'{"n": "committed"}', key=b"c")
+        await producer.begin_transaction()
+        await producer.send(topic, b'{"n": "aborted"}', key=b"c")
+        await producer.abort_transaction()
+    finally:
+        await producer.stop()
+
+    got = await consume(ns.bootstrap, topic, count=1, settle=1.0)
+
+    assert [m.json() for m in got] == [{"n": "committed"}]
+
+
+async def test_cluster__acks_all_writes_survive_a_crashed_node(kafka_cluster: LocalCluster) -> None:
+    topic = f"{new_namespace_name()}.payments"
+    await create_topics(kafka_cluster.bootstrap, [topic], partitions=3, replication=3)
+    before = [(f"cust-{i}", {"n": i}) for i in range(10)]
+    after = [(f"cust-{i}", {"n": 10 + i}) for i in range(10)]
+    await produce_json(kafka_cluster.bootstrap, topic, before)
+
+    kafka_cluster.kill_node(2)
+    try:
+        await asyncio.wait_for(produce_json(kafka_cluster.bootstrap, topic, after), timeout=60)
+    finally:
+        kafka_cluster.start_node(2)
+
+    got = await consume(kafka_cluster.bootstrap, topic, count=20, settle=0.5)
+    assert sorted(m.json()["n"] for m in got) == list(range(20))
+    for key in {m.key for m in got}:
+        numbers = [m.json()["n"] for m in got if m.key == key]
+        assert numbers == sorted(numbers), "per-key order holds across the failover"
