@@ -56,6 +56,8 @@ def on_outcome(
 ) -> OutcomeEffects:
     """The effect of one contact result on the commitments (``at``: when it happened)."""
     outcome = event.outcome
+    if outcome == "delivered":
+        return OutcomeEffects(c, False, False)
     opened_unreachable = opened_hardship = False
     streak, unreachable = c.failed_streak, c.unreachable
     promise, arrangement, hardship_until = c.promise, c.arrangement, c.hardship_until

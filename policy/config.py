@@ -70,12 +70,7 @@ class ContactProfile:
     caps: tuple[Cap, ...]
     right_party_cooldown_days: int
     right_party_cooldown_channels: tuple[Channel, ...]
-
-    @property
-    def attempt_retention_days(self) -> int:
-        """How far back attempts can still matter to these rules (a day of margin)."""
-        longest = max([c.days for c in self.caps] + [self.right_party_cooldown_days, 1])
-        return longest + 1
+    attempt_retention_days: int  # how far back attempts can still matter (a day of margin)
 
 
 @dataclass(frozen=True, slots=True)
@@ -328,13 +323,16 @@ def _profiles(table: _Table) -> tuple[ContactProfile, ...]:
     profiles = []
     for name in table.data:
         profile = table.table(name)
+        caps = _caps(profile.get("caps"), profile.key("caps"))
+        cooldown = profile.integer("right_party_cooldown_days")
         profiles.append(
             ContactProfile(
                 name=name,
                 quiet_hours=_quiet_hours(profile.table("quiet_hours")),
-                caps=_caps(profile.get("caps"), profile.key("caps")),
-                right_party_cooldown_days=profile.integer("right_party_cooldown_days"),
+                caps=caps,
+                right_party_cooldown_days=cooldown,
                 right_party_cooldown_channels=profile.channels("right_party_cooldown_channels"),
+                attempt_retention_days=max([c.days for c in caps] + [cooldown, 1]) + 1,
             )
         )
         profile.done()

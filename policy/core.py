@@ -9,14 +9,21 @@ contact results), then lets time act (grace ends, windows close), then decides t
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from typing import NamedTuple
 
 from policy import commitments as cm
 from policy import ids, ledger, tiers
-from policy.config import Policy
+from policy.config import OutreachRule, Policy
 from policy.contact_rules import prune_attempts, record_result
 from policy.localtime import as_utc, local_date
-from policy.outreach import Planner, cadence_due, collection_channels, collection_reason
+from policy.outreach import (
+    COLLECTION_REASONS,
+    Planner,
+    cadence_due,
+    collection_channels,
+    collection_reason,
+)
 from policy.state import (
     REMEMBERED_DECISIONS,
     Attempt,
@@ -29,6 +36,7 @@ from policy.state import (
 from schemas.errors import InvalidEvent
 from schemas.events import (
     RIGHT_PARTY_OUTCOMES,
+    Channel,
     ContactResultReported,
     InputEvent,
     PaymentMissed,
@@ -187,6 +195,32 @@ def _decide(
     last_tick: datetime | None,
 ) -> Step:
     """Time acts, then the tier and the outreach are decided as of ``now``."""
+    if (
+        facts is _NO_FACTS
+        and state.tier == "current"
+        and book.total_due == book.paid_to_installments
+        and promises.promise is None
+        and promises.arrangement is None
+        and not promises.broken_promises
+    ):
+        # Nothing overdue, nothing promised, nothing newly opened: no rule can decide
+        # anything (the ledger is pruned on the next tick). The common case: a payment on time.
+        quiet = CustomerState(
+            state.customer_id,
+            tz,
+            currency,
+            "current",
+            state.basis_bucket,
+            state.basis_modifiers,
+            book,
+            promises,
+            prune_attempts(attempts, now, policy.contact_profile),
+            state.last_collection_at,
+            last_tick,
+            seen,
+            state.recent,
+        )
+        return Step(quiet, (), False)
     today = local_date(now, tz)
     profile = policy.contact_profile
     promises, broke_promise, remind = cm.advance(promises, now, today, policy)
@@ -220,32 +254,31 @@ def _decide(
         )
         basis_bucket, basis_modifiers = bucket, modifiers
     last_collection_at = state.last_collection_at
-    may_reach_out = (
-        facts is not _NO_FACTS
-        or broke_promise
-        or remind
-        or cured
-        or policy.tier(new).cadence_days is not None
-    )
-    if may_reach_out and not promises.ceased:
-        planner = Planner(
-            state.customer_id,
-            caused_by,
-            now,
-            tz,
-            new,
-            dpd,
-            owed,
-            out_currency,
-            policy,
-            cm.blocked_channels(promises, now, policy),
-            attempts,
-            decisions,
-        )
-        last_collection_at = _plan(
-            planner, policy, promises, facts, old, broke_promise, remind, cured, last_collection_at
-        )
-        attempts = planner.attempts
+    if not promises.ceased:
+        wanted = _wanted_outreach(
+            policy, promises, facts, old, new, owed, now, broke_promise, remind, cured,
+            last_collection_at,
+        )  # fmt: skip
+        if wanted:
+            planner = Planner(
+                state.customer_id,
+                caused_by,
+                now,
+                tz,
+                new,
+                dpd,
+                owed,
+                out_currency,
+                policy,
+                cm.blocked_channels(promises, now, policy),
+                attempts,
+                decisions,
+            )
+            for reason, channels, priority in wanted:
+                not_before = planner.emit(reason, channels, priority)
+                if not_before is not None and reason in COLLECTION_REASONS:
+                    last_collection_at = not_before
+            attempts = planner.attempts
     recent = state.recent
     if decisions:
         recent = (recent + tuple(decisions))[-REMEMBERED_DECISIONS:]
@@ -267,41 +300,47 @@ def _decide(
     return Step(new_state, tuple(decisions), False)
 
 
-def _plan(
-    planner: Planner,
+def _wanted_outreach(
     policy: Policy,
     promises: Commitments,
     facts: _Facts,
     old: str,
+    new: str,
+    owed: Decimal,
+    now: datetime,
     broke_promise: bool,
     remind: bool,
     cured: bool,
     last_collection_at: datetime | None,
-) -> datetime | None:
-    """Emit the step's outreach; returns the new ``last_collection_at``."""
-    tier, owed, now = planner.tier, planner.overdue, planner.now
+) -> list[tuple[str, tuple[Channel, ...], int]]:
+    """The step's outreach as (reason, channels, priority): at most one collection
+    outreach, by precedence, then the ones emitted beside it."""
+    wanted: list[tuple[str, tuple[Channel, ...], int]] = []
     if not cm.collection_suppressed(promises):
+        tier_up = tiers.RANK[new] > tiers.RANK[old]
+        earlier = facts.broke_arrangement or broke_promise or facts.new_missed or tier_up
         reason = collection_reason(
             broke_arrangement=facts.broke_arrangement,
             broke_promise=broke_promise,
             new_missed=facts.new_missed,
-            tier_up=tiers.RANK[tier] > tiers.RANK[old],
-            cadence_due=cadence_due(tier, last_collection_at, now, policy),
+            tier_up=tier_up,
+            cadence_due=not earlier and cadence_due(new, last_collection_at, now, policy),
         )
-        rule = collection_channels(tier, owed, policy) if reason else None
+        rule = collection_channels(new, owed, policy) if reason else None
         if reason and rule:
-            not_before = planner.emit(reason, *rule)
-            if not_before is not None:
-                last_collection_at = not_before
+            wanted.append((reason, *rule))
     if remind and not promises.disputed:
-        rule = collection_channels(tier, owed, policy)
+        rule = collection_channels(new, owed, policy)
         if rule:
-            planner.emit("promise_reminder", *rule)
-    for holds, reason, extra in (
-        (facts.opened_unreachable, "verify_contact", policy.verify_contact),
-        (facts.opened_hardship, "hardship_review", policy.hardship_review),
-        (cured, "courtesy_followup", policy.courtesy_followup),
-    ):
-        if holds:
-            planner.emit(reason, extra.channels, extra.priority)
-    return last_collection_at
+            wanted.append(("promise_reminder", *rule))
+    if facts.opened_unreachable:
+        wanted.append(("verify_contact", *_rule(policy.verify_contact)))
+    if facts.opened_hardship:
+        wanted.append(("hardship_review", *_rule(policy.hardship_review)))
+    if cured:
+        wanted.append(("courtesy_followup", *_rule(policy.courtesy_followup)))
+    return wanted
+
+
+def _rule(rule: OutreachRule) -> tuple[tuple[Channel, ...], int]:
+    return rule.channels, rule.priority

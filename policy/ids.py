@@ -39,7 +39,8 @@ def outreach_id(customer_id: str, caused_by: str, reason: str) -> str:
 
 def tick_id(now: datetime) -> str:
     """``tick:<now in RFC 3339 UTC, seconds precision>Z``: the ``caused_by`` of a tick."""
-    return "tick:" + now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    utc = now if now.tzinfo is UTC else now.astimezone(UTC)
+    return f"tick:{utc.replace(microsecond=0, tzinfo=None).isoformat()}Z"
 
 
 def event_digest(event_id: str) -> bytes:

@@ -43,6 +43,8 @@ def end_of_day(day: date, zone_name: str) -> datetime:
 
 def as_utc(at: datetime) -> datetime:
     """``at`` in UTC; refuses naive datetimes (the core never guesses a zone)."""
+    if at.tzinfo is UTC:
+        return at
     if at.tzinfo is None or at.utcoffset() is None:
         raise ValueError(f"expected an aware datetime, got naive {at!r}")
-    return at if at.tzinfo is UTC else at.astimezone(UTC)
+    return at.astimezone(UTC)
