@@ -82,7 +82,7 @@ cmd_fetch() {
   exec 9>"$KAFKA_HOME_DIR/.fetch.lock"
   flock 9
   if [[ -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then
-    flock -u 9
+    exec 9>&-
     return 0
   fi
   say "fetching Kafka $KAFKA_VERSION from Maven Central into $LIBS"
@@ -103,7 +103,7 @@ cmd_fetch() {
   mv "$build/libs" "$LIBS"
   echo "$want" >"$stamp"
   rm -rf "$build"
-  flock -u 9
+  exec 9>&-
   say "Kafka $KAFKA_VERSION: $(find "$LIBS" -name '*.jar' | wc -l) jars in $LIBS"
 }
 
