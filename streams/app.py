@@ -29,6 +29,9 @@ from streams.topics import declare_topics
 
 log = logging.getLogger("repayment.app")
 
+SESSION_TIMEOUT_SECONDS = 30.0
+"""A crashed worker's partitions move after this long (Faust's default is 60 s)."""
+
 
 def load_configured_policy(settings: Settings) -> Policy:
     return default_policy() if settings.policy_file is None else load_policy(settings.policy_file)
@@ -47,6 +50,7 @@ def create_app(settings: Settings, policy: Policy | None = None) -> faust.App:
         topic_replication_factor=settings.replication,
         topic_allow_declare=True,
         table_standby_replicas=1,
+        broker_session_timeout=SESSION_TIMEOUT_SECONDS,
         web_enabled=True,
         web_bind=settings.web_host,
         web_host=settings.web_host,

@@ -97,17 +97,18 @@ def register(app: faust.App, shell: Shell) -> None:
 
     @app.timer(interval=LAG_INTERVAL_SECONDS, name="consumer-lag")
     async def update_consumer_lag() -> None:
+        """Lag = end offset (asked from the broker) - this consumer's position."""
         consumer = app.consumer
+        owned = [tp for tp in consumer.assignment() if tp.topic in watched]
+        ends = await consumer.highwaters(*owned) if owned else {}
         current: set[tuple[str, str]] = set()
-        for tp in consumer.assignment():
-            if tp.topic not in watched:
-                continue
-            highwater = consumer.highwater(tp)
+        for tp in owned:
             position = await consumer.position(tp)
-            if highwater is None or position is None:
+            end = ends.get(tp)
+            if end is None or position is None:
                 continue
             labels = (tp.topic, str(tp.partition))
-            metrics.consumer_lag.labels(*labels).set(max(highwater - position, 0))
+            metrics.consumer_lag.labels(*labels).set(max(end - position, 0))
             current.add(labels)
         for labels in lag_series - current:
             metrics.consumer_lag.remove(*labels)
