@@ -17,6 +17,7 @@ class Sizes:
     stream_customers: int
     stream_months: int
     latency_seconds: float
+    latency_drain_seconds: float
     latency_loads: tuple[int, ...]
     memory_customers: tuple[int, ...]
     recovery_customers: int
@@ -28,16 +29,18 @@ class Sizes:
                 core_customers=min(customers, 3_000),
                 stream_customers=min(customers, 1_000),
                 stream_months=6,
-                latency_seconds=5.0,
+                latency_seconds=4.0,
+                latency_drain_seconds=10.0,
                 latency_loads=(2_000, 10_000),
-                memory_customers=(2_000, 10_000),
-                recovery_customers=5_000,
+                memory_customers=(1_000, 5_000),
+                recovery_customers=2_000,
             )
         return cls(
             core_customers=customers,
             stream_customers=customers,
             stream_months=12,
             latency_seconds=30.0,
+            latency_drain_seconds=30.0,
             latency_loads=(2_000, 10_000),
             memory_customers=(100_000, 1_000_000),
             recovery_customers=1_000_000,

@@ -5,8 +5,9 @@ yields an escalation and a ``missed_payment`` outreach at once) and stamps the s
 every ``event_id``; a consumer of both decision topics, positioned at their end before the
 first send, matches decisions by ``caused_by`` and keeps the first arrival. The first 10%
 of each load is warm-up and not counted. An event with no decision within the drain window
-counts as infinitely late, so a worker that cannot keep up shows ``-`` rather than a
-flattering percentile of the few that made it. Each load gets a fresh worker (wall clock).
+(30 s after the last send, 10 s with ``--quick``) counts as infinitely late, so a worker
+that cannot keep up shows ``-`` rather than a flattering percentile of the few that made
+it. Each load gets a fresh worker (wall clock).
 """
 
 from __future__ import annotations
@@ -32,7 +33,6 @@ from schemas.outputs import OUTREACH_NEEDED, RISK_ESCALATIONS
 SUITE = "latency"
 P99_TARGET_MS = 100.0
 TARGET_LOAD = 2_000
-DRAIN_SECONDS = 20.0
 WARMUP = 0.1
 
 
@@ -125,7 +125,7 @@ async def _one_load(ctx: Context, load: int) -> dict[str, Any]:
             await asyncio.sleep(0.002)
         send_seconds = time.perf_counter() - start
         progress.close()
-        deadline = time.perf_counter() + DRAIN_SECONDS
+        deadline = time.perf_counter() + ctx.sizes.latency_drain_seconds
         while len(got) < total and time.perf_counter() < deadline:
             await asyncio.sleep(0.1)
         stop.set()
