@@ -202,9 +202,10 @@ def _decide(
         and promises.promise is None
         and promises.arrangement is None
         and not promises.broken_promises
+        and not _prunable(book, now, policy)
     ):
-        # Nothing overdue, nothing promised, nothing newly opened: no rule can decide
-        # anything (the ledger is pruned on the next tick). The common case: a payment on time.
+        # Nothing overdue, nothing promised, nothing newly opened, nothing to forget: no
+        # rule can decide anything. The common case: a payment on time.
         quiet = CustomerState(
             state.customer_id,
             tz,
@@ -298,6 +299,15 @@ def _decide(
         recent,
     )
     return Step(new_state, tuple(decisions), False)
+
+
+def _prunable(book: Ledger, now: datetime, policy: Policy) -> bool:
+    """Whether the oldest installment may be old enough to leave the ledger (the UTC date
+    is within a day of the local one, hence the margin)."""
+    if not book.installments:
+        return False
+    age = (now.date() - book.installments[0].due_date).days
+    return age >= policy.paid_installment_retention_days - 1
 
 
 def _wanted_outreach(

@@ -22,10 +22,13 @@ def local_date(at: datetime, zone_name: str) -> date:
     return at.astimezone(zone(zone_name)).date()
 
 
+@lru_cache(maxsize=8192)
 def local_instant(day: date, minute: int, zone_name: str) -> datetime:
     """The UTC instant of local wall time ``minute`` (from midnight) on ``day``.
 
     A wall time skipped by a DST jump maps to the instant of the jump (zoneinfo's fold=0).
+    Cached: the contact rules ask for the same few midnights and quiet-hour ends again and
+    again.
     """
     wall = datetime.combine(day, time(minute // 60, minute % 60), zone(zone_name))
     return wall.astimezone(UTC)

@@ -130,3 +130,14 @@ def test_fully_paid_installments__leave_the_ledger_after_400_days_totals_stay() 
     pruned = prune(ledger, TODAY, 400)
     assert [i.installment_id for i in pruned.installments] == ["unpaid", "recent"]
     assert (pruned.total_due, pruned.paid_to_installments) == (Decimal(30), Decimal(20))
+
+
+def test_paid_installments__leave_the_ledger_of_a_current_customer_on_a_tick() -> None:
+    c = Customer()
+    c.apply(make_missed("old", TODAY - 5 * timedelta(days=1)))
+    c.apply(make_payment("100.00"))
+    c.tick(NOW + timedelta(days=394))
+    assert [i.installment_id for i in c.current.ledger.installments] == ["old"]
+    c.tick(NOW + timedelta(days=396))
+    assert c.current.ledger.installments == ()
+    assert (c.current.total_due, c.current.paid_to_installments) == (Decimal(100), Decimal(100))
