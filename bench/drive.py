@@ -13,7 +13,10 @@ from bench.kafka import GroupOffsets
 from bench.progress import Progress
 from bench.worker import WorkerProcess
 
-POLL_SECONDS = 0.2
+MIN_POLL_SECONDS = 0.2
+MAX_POLL_SECONDS = (
+    1.0  # each /metrics scrape costs the worker CPU (the tier census walks every customer)
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +83,8 @@ async def drain(
             break
         if now - last_change > stall_seconds:
             raise RuntimeError(f"{label}: stalled at {n:,.0f}/{total:,} events")
-        await asyncio.sleep(POLL_SECONDS)
+        elapsed = now - first if samples else 0.0
+        await asyncio.sleep(min(MAX_POLL_SECONDS, max(MIN_POLL_SECONDS, elapsed / 20)))
     cpu = worker.cpu_seconds() - cpu_first
     progress.close()
     committed = 0
