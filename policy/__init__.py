@@ -6,6 +6,7 @@ API (everything here is pure; ``now`` is an aware datetime, naive raises ``Value
     from policy import load_policy, parse_policy, default_policy, PolicyError
     from policy import days_past_due, overdue_amount, credit, total_paid, ...  # accessors
     from policy.state import encode_state, decode_state, STATE_VERSION, StateError
+    from policy.records import Installment, Attempt, OpenPromise, ActiveArrangement  # records
 
     step = apply(state_or_None, event, now, policy)  # Step(state, decisions, duplicate)
     step = tick(state, now, policy)                   # caused_by "tick:<now UTC, seconds>Z"

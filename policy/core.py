@@ -257,9 +257,18 @@ def _decide(
     last_collection_at = state.last_collection_at
     if not promises.ceased:
         wanted = _wanted_outreach(
-            policy, promises, facts, old, new, owed, now, broke_promise, remind, cured,
+            policy,
+            promises,
+            facts,
+            old,
+            new,
+            owed,
+            now,
+            broke_promise,
+            remind,
+            cured,
             last_collection_at,
-        )  # fmt: skip
+        )
         if wanted:
             planner = Planner(
                 state.customer_id,

@@ -1,37 +1,70 @@
-"""One customer's state: immutable records, bounded, with a compact versioned encoding.
+"""Customer state: the records (``policy.records``) and their compact, versioned encoding.
 
-Everything the decisions need and nothing more, kept small because it is written to the
-changelog on every event: tuples, not lists; histories pruned to what a rule can still read
-(attempts for the caps, broken promises for 90 days, fully paid installments for 400 days,
-1,000 event-id digests, the last 16 decisions). ``encode_state`` writes one orjson array
-with a leading ``STATE_VERSION``; ``decode_state`` upgrades older versions.
+``encode_state`` writes one orjson array with a leading ``STATE_VERSION``: indexes instead
+of names, dates as ordinals, instants as epoch seconds, decisions grouped by step without
+their ids (recomputed, being deterministic). ``decode_state`` upgrades older versions
+through ``UPGRADES`` and refuses newer ones.
 """
 
 from __future__ import annotations
 
 import base64
 from collections.abc import Callable
-from dataclasses import MISSING, dataclass, fields
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from typing import Any, Final, TypeVar
+from typing import Any, Final
 
 import orjson
 
 from policy import ids
+from policy.records import (
+    DIGEST_SIZE,
+    EMPTY_LEDGER,
+    MODIFIERS,
+    NO_COMMITMENTS,
+    REMEMBERED_DECISIONS,
+    SEEN_EVENT_IDS,
+    ZERO,
+    ActiveArrangement,
+    Attempt,
+    Commitments,
+    CustomerState,
+    Installment,
+    Ledger,
+    OpenPromise,
+    remember_seen,
+    seen_index,
+)
 from schemas.errors import RepaymentStreamError
-from schemas.events import ARRANGEMENT_TYPES, CHANNELS, Channel
+from schemas.events import ARRANGEMENT_TYPES, CHANNELS
 from schemas.outputs import ESCALATION_REASONS, OUTREACH_REASONS, TIERS, Decision, RiskEscalation
 from schemas.outputs import OutreachNeeded as Outreach
 
+__all__ = [
+    "DIGEST_SIZE",
+    "EMPTY_LEDGER",
+    "MODIFIERS",
+    "NO_COMMITMENTS",
+    "REMEMBERED_DECISIONS",
+    "SEEN_EVENT_IDS",
+    "STATE_VERSION",
+    "UPGRADES",
+    "ZERO",
+    "ActiveArrangement",
+    "Attempt",
+    "Commitments",
+    "CustomerState",
+    "Installment",
+    "Ledger",
+    "OpenPromise",
+    "StateError",
+    "decode_state",
+    "encode_state",
+    "remember_seen",
+    "seen_index",
+]
+
 STATE_VERSION: Final = 1
-ZERO: Final = Decimal(0)
-DIGEST_SIZE: Final = 8
-SEEN_EVENT_IDS: Final = 1000
-REMEMBERED_DECISIONS: Final = 16
-_T = TypeVar("_T", bound=type)
-MODIFIERS: Final = ("broken_promises", "unreachable", "repeat_delinquency")
-Day = date  # an alias, for records with a field named ``date``
 
 
 class StateError(RepaymentStreamError):
@@ -40,209 +73,6 @@ class StateError(RepaymentStreamError):
     Raised when a table value is read; deploy the newer version or restore the changelog.
     """
 
-
-def _fast_init(cls: _T) -> _T:
-    """Give a frozen slotted dataclass an ``__init__`` that writes its slots directly.
-
-    Same signature and defaults as the generated one (type checkers still see that), about
-    twice as fast: the generated one goes through ``object.__setattr__`` per field, and a
-    state record is built on every event. Built like ``dataclasses`` builds its own.
-    """
-    names = [f.name for f in fields(cls)]
-    namespace: dict[str, Any] = {f"_set_{n}": cls.__dict__[n].__set__ for n in names}
-    params = []
-    for f in fields(cls):
-        if f.default is MISSING:
-            params.append(f.name)
-        else:
-            namespace[f"_default_{f.name}"] = f.default
-            params.append(f"{f.name}=_default_{f.name}")
-    body = "".join(f"    _set_{n}(self, {n})\n" for n in names)
-    exec(f"def __init__(self, {', '.join(params)}):\n{body}", namespace)  # noqa: S102
-    init = namespace["__init__"]
-    init.__qualname__ = f"{cls.__qualname__}.__init__"
-    setattr(cls, "__init__", init)  # noqa: B010
-    return cls
-
-
-@_fast_init
-@dataclass(frozen=True, slots=True)
-class Installment:
-    """A missed installment: ``amount_due`` when it fell due, ``paid`` towards it since."""
-
-    installment_id: str
-    due_date: date
-    amount_due: Decimal
-    paid: Decimal = ZERO
-
-
-@_fast_init
-@dataclass(frozen=True, slots=True)
-class Ledger:
-    """Installments oldest due first, credit, and running totals for money conservation."""
-
-    installments: tuple[Installment, ...] = ()
-    credit: Decimal = ZERO
-    total_paid: Decimal = ZERO
-    total_due: Decimal = ZERO
-    paid_to_installments: Decimal = ZERO
-    paid_not_overdue: Decimal = ZERO
-
-
-@_fast_init
-@dataclass(frozen=True, slots=True)
-class Attempt:
-    """A contact attempt; ``outreach_id`` is set while an emitted outreach awaits its result."""
-
-    at: datetime
-    channel: Channel
-    right_party: bool = False
-    outreach_id: str | None = None
-
-
-@_fast_init
-@dataclass(frozen=True, slots=True)
-class OpenPromise:
-    """A promise to pay ``amount`` by local ``date``; ``paid_since`` counts payments after it."""
-
-    amount: Decimal
-    date: Day
-    made_on: Day
-    paid_since: Decimal = ZERO
-    reminded: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class ActiveArrangement:
-    """An agreed arrangement, active to the end of local day ``until``."""
-
-    type: str
-    until: date
-
-
-@_fast_init
-@dataclass(frozen=True, slots=True)
-class Commitments:
-    """What the customer said: promises, arrangements, hardship, dispute, refusals, reach."""
-
-    promise: OpenPromise | None = None
-    arrangement: ActiveArrangement | None = None
-    broken_promises: tuple[date, ...] = ()  # local dates the promises were broken on
-    hardship_until: datetime | None = None
-    disputed: bool = False
-    ceased: bool = False
-    opted_out: tuple[Channel, ...] = ()
-    failed_streak: int = 0
-    unreachable: bool = False
-
-
-EMPTY_LEDGER: Final = Ledger()
-NO_COMMITMENTS: Final = Commitments()
-
-
-@_fast_init
-@dataclass(frozen=True, slots=True)
-class CustomerState:
-    """The whole state of one customer, the value of the customer table."""
-
-    customer_id: str
-    timezone: str
-    currency: str | None = None
-    tier: str = "current"
-    basis_bucket: str = "current"  # DPD bucket at the last tier change
-    basis_modifiers: tuple[str, ...] = ()  # modifiers holding at the last tier change
-    ledger: Ledger = EMPTY_LEDGER
-    commitments: Commitments = NO_COMMITMENTS
-    attempts: tuple[Attempt, ...] = ()  # by time; pending outreach at its not_before
-    last_collection_at: datetime | None = None  # not_before of the last collection outreach
-    last_tick: datetime | None = None
-    seen: bytes = b""  # 8-byte digests of the last 1,000 event ids, oldest first
-    recent: tuple[Decision, ...] = ()  # the last 16 decisions, oldest first
-
-    @property
-    def credit(self) -> Decimal:
-        return self.ledger.credit
-
-    @property
-    def total_paid(self) -> Decimal:
-        return self.ledger.total_paid
-
-    @property
-    def total_due(self) -> Decimal:
-        return self.ledger.total_due
-
-    @property
-    def paid_to_installments(self) -> Decimal:
-        return self.ledger.paid_to_installments
-
-    @property
-    def paid_not_overdue(self) -> Decimal:
-        return self.ledger.paid_not_overdue
-
-    @property
-    def overdue_amount(self) -> Decimal:
-        """Money still owed on missed installments."""
-        return sum((i.amount_due - i.paid for i in self.ledger.installments), ZERO)
-
-    @property
-    def opted_out(self) -> tuple[Channel, ...]:
-        return self.commitments.opted_out
-
-    @property
-    def ceased(self) -> bool:
-        return self.commitments.ceased
-
-    @property
-    def disputed(self) -> bool:
-        return self.commitments.disputed
-
-    @property
-    def unreachable(self) -> bool:
-        return self.commitments.unreachable
-
-    @property
-    def promise(self) -> OpenPromise | None:
-        return self.commitments.promise
-
-    @property
-    def arrangement(self) -> ActiveArrangement | None:
-        return self.commitments.arrangement
-
-    @property
-    def hardship_until(self) -> datetime | None:
-        return self.commitments.hardship_until
-
-    @property
-    def broken_promises(self) -> tuple[date, ...]:
-        return self.commitments.broken_promises
-
-    @property
-    def pending_outreach(self) -> tuple[Attempt, ...]:
-        """Outreach emitted and not yet answered by a result carrying its id."""
-        return tuple(a for a in self.attempts if a.outreach_id is not None)
-
-    def has_seen(self, event_id: str) -> bool:
-        """Whether ``event_id`` is among the remembered ids (a duplicate)."""
-        return seen_index(self.seen, ids.event_digest(event_id)) >= 0
-
-
-def seen_index(seen: bytes, digest: bytes) -> int:
-    """Offset of ``digest`` in the digest blob (aligned to 8 bytes), or -1."""
-    pos = seen.find(digest)
-    while pos >= 0 and pos % DIGEST_SIZE:
-        pos = seen.find(digest, pos + 1)
-    return pos
-
-
-def remember_seen(seen: bytes, digest: bytes) -> bytes:
-    """Append ``digest``, forgetting the oldest beyond ``SEEN_EVENT_IDS``."""
-    seen += digest
-    if len(seen) > SEEN_EVENT_IDS * DIGEST_SIZE:
-        seen = seen[-SEEN_EVENT_IDS * DIGEST_SIZE :]
-    return seen
-
-
-# -- encoding -----------------------------------------------------------------------------
 
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 _CHANNEL_INDEX: Final[dict[str, int]] = {c: i for i, c in enumerate(CHANNELS)}
@@ -290,8 +120,10 @@ def encode_state(state: CustomerState) -> bytes:
             _TIER_INDEX[state.basis_bucket],
             _mask(state.basis_modifiers, MODIFIERS),
             [
-                [[i.installment_id, i.due_date.toordinal(), str(i.amount_due), str(i.paid)]
-                 for i in ledger.installments],
+                [
+                    [i.installment_id, i.due_date.toordinal(), str(i.amount_due), str(i.paid)]
+                    for i in ledger.installments
+                ],
                 str(ledger.credit),
                 str(ledger.total_paid),
                 str(ledger.total_due),
@@ -299,8 +131,15 @@ def encode_state(state: CustomerState) -> bytes:
                 str(ledger.paid_not_overdue),
             ],
             [
-                None if p is None else [str(p.amount), p.date.toordinal(),
-                                        p.made_on.toordinal(), str(p.paid_since), int(p.reminded)],
+                None
+                if p is None
+                else [
+                    str(p.amount),
+                    p.date.toordinal(),
+                    p.made_on.toordinal(),
+                    str(p.paid_since),
+                    int(p.reminded),
+                ],
                 None if a is None else [ARRANGEMENT_TYPES.index(a.type), a.until.toordinal()],
                 [d.toordinal() for d in c.broken_promises],
                 _instant(c.hardship_until),
@@ -314,7 +153,7 @@ def encode_state(state: CustomerState) -> bytes:
             base64.b64encode(state.seen).decode(),
             _encode_recent(state.recent),
         ]
-    )  # fmt: skip
+    )
 
 
 def _encode_attempt(attempt: Attempt) -> list[Any]:
@@ -346,11 +185,11 @@ def _encode_recent(recent: tuple[Decision, ...]) -> list[Any]:
                 _TIER_INDEX[d.tier],
                 d.priority,
                 _OUTREACH_INDEX[d.reason],
-                _instant(d.not_before),
+                None if d.not_before == d.decided_at else _instant(d.not_before),
                 int((d.expires_at - d.not_before).total_seconds()),
             ]
         groups[-1].append(item)
-    return groups  # fmt: skip
+    return groups
 
 
 def decode_state(blob: bytes) -> CustomerState:
@@ -371,8 +210,22 @@ def decode_state(blob: bytes) -> CustomerState:
 
 
 def _decode_current(data: list[Any]) -> CustomerState:
-    (_, customer_id, zone, currency, tier, basis, modifiers, ledger, commit, attempts,
-     last_collection, last_tick, seen, recent) = data  # fmt: skip
+    (
+        _,
+        customer_id,
+        zone,
+        currency,
+        tier,
+        basis,
+        modifiers,
+        ledger,
+        commit,
+        attempts,
+        last_collection,
+        last_tick,
+        seen,
+        recent,
+    ) = data
     installments, credit, total_paid, total_due, to_installments, not_overdue = ledger
     promise, arrangement, broken, hardship_until, flags, opted_out, streak = commit
     return CustomerState(
@@ -444,21 +297,37 @@ def _decode_recent(customer_id: str, groups: list[list[Any]]) -> tuple[Decision,
                 decisions.append(
                     RiskEscalation(
                         ids.escalation_id(customer_id, caused_by, to_tier, reasons),
-                        customer_id, from_tier, to_tier,
+                        customer_id,
+                        from_tier,
+                        to_tier,
                         "up" if item[1] > item[0] else "down",
-                        reasons, dpd, overdue, currency, caused_by, decided_at,
+                        reasons,
+                        dpd,
+                        overdue,
+                        currency,
+                        caused_by,
+                        decided_at,
                     )
-                )  # fmt: skip
+                )
             else:
                 reason = OUTREACH_REASONS[item[3]]
-                not_before = _from_instant(item[4])
+                not_before = decided_at if item[4] is None else _from_instant(item[4])
                 assert not_before is not None
                 decisions.append(
                     Outreach(
                         ids.outreach_id(customer_id, caused_by, reason),
-                        customer_id, CHANNELS[item[0]], TIERS[item[1]], item[2], reason,
-                        not_before, not_before + timedelta(seconds=item[5]),
-                        dpd, overdue, currency, caused_by, decided_at,
+                        customer_id,
+                        CHANNELS[item[0]],
+                        TIERS[item[1]],
+                        item[2],
+                        reason,
+                        not_before,
+                        not_before + timedelta(seconds=item[5]),
+                        dpd,
+                        overdue,
+                        currency,
+                        caused_by,
+                        decided_at,
                     )
-                )  # fmt: skip
+                )
     return tuple(decisions)
