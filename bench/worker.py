@@ -117,14 +117,19 @@ class WorkerProcess:
 
     async def events_total(self) -> float:
         """Sum of ``repayment_events_total`` over all input topics and results."""
+        return await self.metric_sum("repayment_events_total")
+
+    async def metric_sum(self, name: str) -> float:
+        """Sum of every series of one metric on ``/metrics`` (0 when it has none)."""
         status, text = await self._get("/metrics")
         if status != 200:
             return 0.0
-        total = 0.0
-        for line in text.splitlines():
-            if line.startswith("repayment_events_total{"):
-                total += float(line.rsplit(" ", 1)[1])
-        return total
+        prefix = name + "{"
+        return sum(
+            float(line.rsplit(" ", 1)[1])
+            for line in text.splitlines()
+            if line.startswith(prefix) or line.startswith(name + " ")
+        )
 
     def memory_kib(self) -> dict[str, int]:
         """VmRSS and VmHWM (peak) from ``/proc/<pid>/status``, in KiB."""
