@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.portfolio import InputMessage, PortfolioSpec, generate
+from bench.progress import Progress
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,4 +65,12 @@ class Context:
 
     def portfolio(self, customers: int, months: int) -> list[InputMessage]:
         spec = PortfolioSpec(customers=customers, months=months, seed=self.seed)
-        return list(generate(spec))
+        progress = Progress(f"generate {customers:,} customers x {months} months")
+        messages: list[InputMessage] = []
+        for message in generate(spec):
+            messages.append(message)
+            if len(messages) & 0xFFFF == 0:
+                progress.set(len(messages))
+        progress.set(len(messages))
+        progress.close()
+        return messages
