@@ -168,3 +168,14 @@ def test_core__emitted_outreach_counts_toward_caps() -> None:
         assert o.channel == "voice_bot"
     [fourth] = outreach(c.apply(make_missed("i4", TODAY, at=NOW + 4 * HOUR)))
     assert fourth.channel == "sms"
+
+
+def test_cn_caps__count_the_customers_local_day_on_a_dst_day(cn: ContactProfile) -> None:
+    # 8 March 2026 in New York has 23 hours: it starts at 05:00 UTC and ends at 04:00 UTC.
+    day_start = datetime(2026, 3, 8, 5, 0, tzinfo=UTC)
+    used = calls("voice_bot", day_start, day_start + HOUR, day_start + 2 * HOUR)
+    before = calls("voice_bot", day_start - timedelta(minutes=1))
+    assert next_allowed_time("voice_bot", day_start + 3 * HOUR, NY, used, cn) == datetime(
+        2026, 3, 9, 12, 0, tzinfo=UTC
+    )
+    assert is_allowed("voice_bot", day_start + 13 * HOUR, NY, used[1:] + before, cn)
