@@ -14,7 +14,7 @@ history=${DEMO_HISTORY:-examples/sample_history.jsonl}
 until=${DEMO_UNTIL:-2026-06-30T00:00:00Z}
 demo_dir="$root/var/demo"
 
-say() { printf '\n\033[1m== %s\033[0m\n' "$*" >&2; }
+say() { printf '\n\033[1m== [%ss] %s\033[0m\n' "$SECONDS" "$*" >&2; }
 
 say "Setting up (venv, package, Kafka jars)"
 bash scripts/bootstrap.sh
@@ -78,15 +78,9 @@ say "Decisions emitted by the worker"
 repayment-stream tail --from-beginning --seconds 3
 
 say "Comparing with 'repayment-stream replay' on the same file"
-repayment-stream tail --from-beginning --seconds 3 --json 2>/dev/null | sort >"$demo_dir/worker.jsonl"
-repayment-stream replay "$history" --until "$until" | sort >"$demo_dir/replay.jsonl"
-if cmp -s "$demo_dir/worker.jsonl" "$demo_dir/replay.jsonl"; then
-    echo "identical: $(wc -l <"$demo_dir/replay.jsonl") messages, same ids, same content" >&2
-else
-    echo "DIFFERENT: see diff var/demo/replay.jsonl var/demo/worker.jsonl" >&2
-    diff "$demo_dir/replay.jsonl" "$demo_dir/worker.jsonl" | head -20 >&2
-    exit 1
-fi
+repayment-stream tail --from-beginning --seconds 3 --json 2>/dev/null >"$demo_dir/worker.jsonl"
+repayment-stream replay "$history" --until "$until" >"$demo_dir/replay.jsonl"
+repayment-stream compare "$demo_dir/replay.jsonl" "$demo_dir/worker.jsonl"
 
 say "The worker is still running: try"
 cat >&2 <<EOF

@@ -83,6 +83,12 @@ def cmd_tail(args: argparse.Namespace) -> int:
     return tail_main(args)
 
 
+def cmd_compare(args: argparse.Namespace) -> int:
+    from streams.publish import compare_main
+
+    return compare_main(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="repayment-stream",
@@ -125,6 +131,13 @@ def build_parser() -> argparse.ArgumentParser:
     tail.add_argument("--from-beginning", action="store_true")
     tail.add_argument("--json", action="store_true", help="print replay-style JSON lines")
     tail.set_defaults(func=cmd_tail)
+
+    compare = sub.add_parser(
+        "compare", help="check that two decision logs (replay, tail --json) hold the same messages"
+    )
+    compare.add_argument("expected")
+    compare.add_argument("actual")
+    compare.set_defaults(func=cmd_compare)
     return parser
 
 

@@ -193,6 +193,41 @@ async def tail(
     return seen
 
 
+def comparable(line: bytes) -> bytes:
+    """A decision line as replay and a worker both write it.
+
+    Replay numbers dead letters by line within its one log; Kafka by partition and offset.
+    Those two fields are where the message sat, not what was decided, so they are dropped.
+    """
+    entry = orjson.loads(line)
+    if entry["topic"].endswith("dead-letter"):
+        entry["value"] = {
+            k: v for k, v in entry["value"].items() if k not in ("partition", "offset")
+        }
+    return orjson.dumps(entry, option=orjson.OPT_SORT_KEYS)
+
+
+def compare_main(args: argparse.Namespace) -> int:
+    """Exit 0 when two decision logs hold the same messages, in any order."""
+    logs = []
+    for path in (args.expected, args.actual):
+        with open(path, "rb") as source:
+            logs.append(sorted(comparable(x) for x in source if x.strip()))
+    expected, actual = logs
+    if expected == actual:
+        print(f"identical: {len(expected)} messages, same ids, same content", file=sys.stderr)
+        return 0
+    missing = [x for x in expected if x not in set(actual)]
+    extra = [x for x in actual if x not in set(expected)]
+    print(
+        f"DIFFERENT: {len(missing)} expected messages missing, {len(extra)} unexpected",
+        file=sys.stderr,
+    )
+    for x in (missing + extra)[:10]:
+        print(("- " if x in missing else "+ ") + x.decode(), file=sys.stderr)
+    return 1
+
+
 def tail_main(args: argparse.Namespace) -> int:
     import os
 

@@ -187,3 +187,14 @@ def test_replay_command__a_missing_file_is_a_clear_error() -> None:
     )
     assert result.returncode == 2
     assert b"repayment-stream replay: error:" in result.stderr
+
+
+def test_compare__ignores_where_a_dead_letter_sat_but_not_what_was_decided(tmp_path: Path) -> None:
+    from streams.publish import comparable
+
+    letter = {"topic": "repayments.dead-letter", "key": "c1", "value": {"offset": 4, "raw": "x"}}
+    moved = {**letter, "value": {"offset": 9, "partition": 2, "raw": "x"}}
+    assert comparable(orjson.dumps(letter)) == comparable(orjson.dumps(moved))
+    decision = {"topic": "repayments.outreach-needed", "key": "c1", "value": {"priority": 4}}
+    changed = {**decision, "value": {"priority": 3}}
+    assert comparable(orjson.dumps(decision)) != comparable(orjson.dumps(changed))
