@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import Final
 
 from policy.config import Cap, ContactProfile
-from policy.localtime import end_of_day, local_instant, start_of_day, zone
+from policy.localtime import end_of_day, local_datetime, local_instant, start_of_day
 from policy.state import Attempt
 from schemas.events import Channel
 
@@ -64,7 +64,7 @@ def _after_quiet_hours(
     if window is None:
         return at
     start, end = window
-    local = at.astimezone(zone(tz))
+    local = local_datetime(at, tz)
     minute = local.hour * 60 + local.minute
     day = local.date()
     if start > end:  # crosses midnight: quiet from start to midnight, and midnight to end
@@ -87,13 +87,16 @@ def _quiet_window(channel: Channel, profile: ContactProfile) -> tuple[int, int] 
 
 def _after_cap(cap: Cap, at: datetime, tz: str, attempts: Sequence[Attempt]) -> datetime:
     channels = cap.channels
+    counted = [a.at for a in attempts if a.channel in channels]
+    if len(counted) < cap.max:  # the usual case: too few attempts to reach the cap at all
+        return at
     if cap.per == "local_day":
-        day = at.astimezone(zone(tz)).date()
+        day = local_datetime(at, tz).date()
         start, end = start_of_day(day, tz), end_of_day(day, tz)
-        used = sum(1 for a in attempts if a.channel in channels and start <= a.at < end)
+        used = sum(1 for t in counted if start <= t < end)
         return end if used >= cap.max else at
     span = timedelta(days=cap.days)
-    times = sorted(a.at for a in attempts if a.channel in channels and at - span < a.at < at + span)
+    times = sorted(t for t in counted if at - span < t < at + span)
     # Every window [first, first + span) holding ``at`` must keep at most ``max`` attempts
     # with the new one; the first offending window is left by moving past its end.
     for first in times:

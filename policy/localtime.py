@@ -17,9 +17,15 @@ def zone(name: str) -> ZoneInfo:
     return ZoneInfo(name)
 
 
+@lru_cache(maxsize=4096)
+def local_datetime(at: datetime, zone_name: str) -> datetime:
+    """Instant ``at`` on the customer's wall clock (cached: a step asks several times)."""
+    return at.astimezone(zone(zone_name))
+
+
 def local_date(at: datetime, zone_name: str) -> date:
     """The customer's calendar date at instant ``at``."""
-    return at.astimezone(zone(zone_name)).date()
+    return local_datetime(at, zone_name).date()
 
 
 @lru_cache(maxsize=8192)
