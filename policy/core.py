@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import NamedTuple
 
 from policy import commitments as cm
-from policy import ids, ledger, tiers
+from policy import ids, ledger, memory, tiers
 from policy.config import OutreachRule, Policy
 from policy.contact_rules import prune_attempts, record_result
 from policy.localtime import as_utc, local_date
@@ -145,7 +145,7 @@ def tick(state: CustomerState, now: datetime, policy: Policy) -> Step:
 
 def remembered(state: CustomerState, caused_by: str) -> tuple[Decision, ...]:
     """The decisions still remembered for ``caused_by`` (for a duplicate)."""
-    return tuple(d for d in state.recent if d.caused_by == caused_by)
+    return memory.recall(state.memory, state.customer_id, caused_by)
 
 
 def _same_currency(known: str | None, currency: str) -> str:
@@ -219,7 +219,7 @@ def _decide(
             state.last_collection_at,
             last_tick,
             seen,
-            state.recent,
+            state.memory,
         )
         return Step(quiet, (), False)
     today = local_date(now, tz)
@@ -289,9 +289,9 @@ def _decide(
                 if not_before is not None and reason in COLLECTION_REASONS:
                     last_collection_at = not_before
             attempts = planner.attempts
-    recent = state.recent
+    remembered_now = state.memory
     if decisions:
-        recent = (recent + tuple(decisions))[-REMEMBERED_DECISIONS:]
+        remembered_now = memory.remember(remembered_now, decisions, REMEMBERED_DECISIONS)
     new_state = CustomerState(
         state.customer_id,
         tz,
@@ -305,7 +305,7 @@ def _decide(
         last_collection_at,
         last_tick,
         seen,
-        recent,
+        remembered_now,
     )
     return Step(new_state, tuple(decisions), False)
 

@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Any, Final, TypeVar
 
 from policy import ids
+from policy.memory import NOTHING, recall
 from schemas.events import Channel
 from schemas.outputs import Decision
 
@@ -142,7 +143,12 @@ class CustomerState:
     last_collection_at: datetime | None = None  # not_before of the last collection outreach
     last_tick: datetime | None = None
     seen: bytes = b""  # 8-byte digests of the last 1,000 event ids, oldest first
-    recent: tuple[Decision, ...] = ()  # the last 16 decisions, oldest first
+    memory: bytes = NOTHING  # the last 16 decisions, encoded (``policy.memory``)
+
+    @property
+    def recent(self) -> tuple[Decision, ...]:
+        """The last 16 decisions, oldest first (expanded from ``memory`` on each read)."""
+        return recall(self.memory, self.customer_id)
 
     @property
     def credit(self) -> Decimal:
