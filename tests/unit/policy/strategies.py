@@ -101,6 +101,26 @@ class History:
     policy: Any
     items: tuple[Item, ...]
 
+    def __repr__(self) -> str:
+        """One line per item, so that a falsifying example reads as a log."""
+        lines = [f"History({self.customer_id!r}, profile={self.profile!r}):"]
+        for item in self.items:
+            if isinstance(item, Tick):
+                lines.append(f"  {item.now:%Y-%m-%d %H:%M} tick")
+                continue
+            fields = {
+                k: v
+                for k, v in dataclasses.asdict(item.event).items()
+                if k != "header" and v is not None
+            }
+            h = item.event.header
+            lines.append(
+                f"  {item.now:%Y-%m-%d %H:%M} {h.event_id} at {h.occurred_at:%Y-%m-%d %H:%M}"
+                f" tz={h.customer_timezone} {fields}"
+                + (f" answers={item.answers}" if item.answers is not None else "")
+            )
+        return "\n".join(lines)
+
 
 @dataclass(frozen=True, slots=True)
 class Applied:

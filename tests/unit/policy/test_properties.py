@@ -245,6 +245,19 @@ def test_days_past_due__is_never_negative_and_zero_when_nothing_is_overdue(
 
 @PROPERTY_SETTINGS
 @given(histories())
+def test_days_past_due__counts_local_days_from_the_oldest_installment_still_owed(
+    history: History,
+) -> None:
+    for a in new_steps(run(history)):
+        owed = [i for i in a.step.state.ledger.installments if i.paid < i.amount_due]
+        today = a.now.astimezone(ZoneInfo(a.zone)).date()
+        expected = max(0, (today - owed[0].due_date).days) if owed else 0
+        assert days_past_due(a.step.state, a.now) == expected
+        assert overdue_amount(a.step.state) == sum(i.amount_due - i.paid for i in owed)
+
+
+@PROPERTY_SETTINGS
+@given(histories())
 def test_money__is_conserved_between_payments_installments_credit_and_overdue(
     history: History,
 ) -> None:
@@ -274,9 +287,13 @@ def test_money__is_conserved_between_payments_installments_credit_and_overdue(
 def test_decisions__are_stamped_with_the_step_clock_and_a_24h_window(history: History) -> None:
     for a in new_steps(run(history)):
         cause = a.event.header.event_id if a.event else f"tick:{a.now:%Y-%m-%dT%H:%M:%SZ}"
+        state = a.step.state
         for d in a.step.decisions:
             assert d.decided_at == a.now and d.caused_by == cause, (d, a.now, cause)
             assert d.customer_id == history.customer_id
+            assert d.days_past_due == days_past_due(state, a.now), d
+            assert d.overdue_amount == overdue_amount(state), d
+            assert d.currency == (state.currency or history.policy.default_currency), d
         for o in outreach(a):
             assert o.not_before >= o.decided_at, o
             assert o.expires_at == o.not_before + timedelta(hours=24), o
@@ -300,6 +317,42 @@ def test_escalations__form_a_chain_of_real_tier_changes_in_the_right_direction(
         assert policy.tier(a.step.state) == tier, "every tier change is escalated"
         if tier == "charge_off":
             assert days_past_due(a.step.state, a.now) >= 181
+
+
+@PROPERTY_SETTINGS
+@given(histories())
+def test_tier__is_the_dpd_bucket_raised_at_most_one_step_by_modifiers(history: History) -> None:
+    rules = history.policy.tiers
+    for a in new_steps(run(history)):
+        dpd = days_past_due(a.step.state, a.now)
+        bucket = next(r.name for r in rules if r.dpd_max is None or dpd <= r.dpd_max)
+        tier, base = TIERS.index(policy.tier(a.step.state)), TIERS.index(bucket)
+        if a.step.state.arrangement is not None:
+            before = TIERS.index(policy.tier(a.before)) if a.before else 0
+            assert tier <= max(base + 1, before), "an arrangement freezes the tier upwards"
+        elif bucket in ("current", "severe", "charge_off"):
+            assert tier == base, (bucket, policy.tier(a.step.state))
+        else:
+            assert tier in (base, base + 1), (bucket, policy.tier(a.step.state))
+
+
+@PROPERTY_SETTINGS
+@given(histories())
+def test_collection_outreach__follows_the_tier_table(history: History) -> None:
+    for a in new_steps(run(history)):
+        tier = policy.tier(a.step.state)
+        for o in outreach(a):
+            assert o.tier == tier, o
+            if o.reason not in (*COLLECTION, "promise_reminder"):
+                continue
+            assert tier != "charge_off", o
+            rule = history.policy.tier("early" if tier == "current" else tier)
+            if tier == "current":  # early's rule, for a new missed installment at DPD 0
+                assert overdue_amount(a.step.state) > 0, o
+                if o.reason != "promise_reminder":
+                    assert isinstance(a.event, PaymentMissed), o
+                    assert o.reason in COLLECTION[:3], o
+            assert o.channel in rule.channels and o.priority == rule.priority, o
 
 
 @PROPERTY_SETTINGS
