@@ -37,8 +37,13 @@ Read accessors (cheap; for the web view and property tests), as functions export
   (open episode), ``promise`` (``OpenPromise`` or ``None``), ``arrangement``
   (``ActiveArrangement`` or ``None``), ``hardship_until``, ``broken_promises`` (local dates)
 - ``attempts`` (``Attempt(at, channel, right_party, outreach_id)``; ``outreach_id`` set while
-  pending), ``pending_outreach``, ``last_collection_at``, ``last_tick``, ``recent`` (last 16
-  decisions), ``has_seen(event_id)``
+  pending), ``pending_outreach``, ``last_collection_at``, ``last_tick``, ``recent`` (the last
+  16 decisions, expanded from the encoded ``memory`` on each read: not for hot paths),
+  ``has_seen(event_id)``
+
+Modules: ``config`` (Policy, TOML), ``records`` (state records), ``state`` (encoding),
+``memory`` (remembered decisions), ``ledger``, ``tiers``, ``contact_rules``, ``outreach``,
+``commitments``, ``ids``, ``localtime``, ``core`` (``apply``, ``tick``).
 """
 
 from policy.accessors import (
