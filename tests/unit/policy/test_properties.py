@@ -21,6 +21,7 @@ import policy
 from policy import apply, days_past_due, overdue_amount, tick
 from policy.state import REMEMBERED_DECISIONS, decode_state, encode_state
 from schemas.events import (
+    FAILED_OUTCOMES,
     RIGHT_PARTY_OUTCOMES,
     ContactResultReported,
     PaymentMissed,
@@ -155,6 +156,37 @@ def test_during_an_active_dispute__no_collection_outreach_or_reminder(history: H
         if disputed:
             reasons = [o.reason for o in outreach(a)]
             assert not set(reasons) & {*COLLECTION, "promise_reminder"}, (a, reasons)
+
+
+@PROPERTY_SETTINGS
+@given(histories())
+def test_skip_trace_and_hardship_review__once_per_episode_and_no_automation_in_hardship(
+    history: History,
+) -> None:
+    streak, unreachable, hardship_until = 0, False, None
+    for a in new_steps(run(history)):
+        opened_episode = opened_hardship = False
+        if isinstance(a.event, ContactResultReported):
+            at = a.event.header.occurred_at
+            if a.event.outcome in FAILED_OUTCOMES:
+                streak += 1
+                opened_episode = streak >= 3 and not unreachable
+                unreachable = unreachable or opened_episode
+            elif a.event.outcome in RIGHT_PARTY_OUTCOMES:
+                streak, unreachable = 0, False
+            if a.event.outcome == "hardship":
+                opened_hardship = hardship_until is None or hardship_until <= at
+                ends = at + timedelta(days=14)
+                hardship_until = ends if opened_hardship else max(ends, hardship_until)
+        assert policy.unreachable(a.step.state) == unreachable
+        reasons = [o.reason for o in outreach(a)]
+        can_call = not policy.ceased(a.step.state) and "agent_call" not in policy.opted_out(
+            a.step.state
+        )
+        assert ("verify_contact" in reasons) == (opened_episode and can_call), reasons
+        assert ("hardship_review" in reasons) == (opened_hardship and can_call), reasons
+        if hardship_until is not None and a.now < hardship_until:
+            assert not {o.channel for o in outreach(a)} & {"sms", "voice_bot"}, a
 
 
 @PROPERTY_SETTINGS
