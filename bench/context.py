@@ -32,7 +32,7 @@ class Sizes:
                 stream_months=6,
                 latency_seconds=4.0,
                 latency_drain_seconds=10.0,
-                latency_loads=(2_000, 10_000),
+                latency_loads=(200, 2_000, 10_000),
                 memory_customers=(1_000, 5_000),
                 recovery_customers=2_000,
             )
@@ -42,7 +42,7 @@ class Sizes:
             stream_months=12,
             latency_seconds=30.0,
             latency_drain_seconds=30.0,
-            latency_loads=(2_000, 10_000),
+            latency_loads=(200, 2_000, 10_000),
             memory_customers=(100_000, 1_000_000),
             recovery_customers=1_000_000,
         )
