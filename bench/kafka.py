@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterable
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from schemas.events import INPUT_TOPICS
@@ -42,29 +42,6 @@ async def ensure_topics(bootstrap: str, names: Iterable[str], partitions: int) -
             await admin.create_topics(wanted)
     finally:
         await admin.close()
-
-
-async def end_offsets(bootstrap: str, topics: Iterable[str]) -> dict[TopicPartition, int]:
-    """The log-end offset of every partition of ``topics``."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
-    await consumer.start()
-    try:
-        parts = []
-        for topic in topics:
-            for p in await _partitions(consumer, topic):
-                parts.append(TopicPartition(topic, p))
-        return dict(await consumer.end_offsets(parts))
-    finally:
-        await consumer.stop()
-
-
-async def _partitions(consumer: AIOKafkaConsumer, topic: str) -> set[int]:
-    for _ in range(50):
-        found = consumer.partitions_for_topic(topic)
-        if found:
-            return set(found)
-        await consumer._client.force_metadata_update()  # noqa: SLF001 (no public refresh)
-    raise RuntimeError(f"topic {topic} has no partitions")
 
 
 class GroupOffsets:
