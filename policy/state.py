@@ -169,7 +169,6 @@ def _decode_current(data: list[Any]) -> CustomerState:
         recent,
     ) = data
     installments, credit, total_paid, total_due, to_installments, not_overdue = ledger
-    promise, arrangement, broken, hardship_until, flags, opted_out, streak = commit
     return CustomerState(
         customer_id=customer_id,
         timezone=zone,
@@ -188,34 +187,42 @@ def _decode_current(data: list[Any]) -> CustomerState:
             Decimal(to_installments),
             Decimal(not_overdue),
         ),
-        commitments=Commitments(
-            promise=None
-            if promise is None
-            else OpenPromise(
-                Decimal(promise[0]),
-                date.fromordinal(promise[1]),
-                date.fromordinal(promise[2]),
-                Decimal(promise[3]),
-                bool(promise[4]),
-            ),
-            arrangement=None
-            if arrangement is None
-            else ActiveArrangement(
-                ARRANGEMENT_TYPES[arrangement[0]], date.fromordinal(arrangement[1])
-            ),
-            broken_promises=tuple(date.fromordinal(d) for d in broken),
-            hardship_until=from_instant(hardship_until),
-            disputed=bool(flags & 1),
-            ceased=bool(flags & 2),
-            unreachable=bool(flags & 4),
-            opted_out=unmask(opted_out, CHANNELS),
-            failed_streak=streak,
-        ),
+        commitments=_decode_commitments(commit),
         attempts=tuple(_decode_attempt(a) for a in attempts),
         last_collection_at=from_instant(last_collection),
         last_tick=from_instant(last_tick),
         seen=base64.b64decode(seen),
         memory=orjson.dumps(recent),
+    )
+
+
+_NO_COMMITMENTS_ENCODED: Final[list[Any]] = [None, None, [], None, 0, 0, 0]
+
+
+def _decode_commitments(commit: list[Any]) -> Commitments:
+    if commit == _NO_COMMITMENTS_ENCODED:  # most customers never said anything
+        return NO_COMMITMENTS
+    promise, arrangement, broken, hardship_until, flags, opted_out, streak = commit
+    return Commitments(
+        promise=None
+        if promise is None
+        else OpenPromise(
+            Decimal(promise[0]),
+            date.fromordinal(promise[1]),
+            date.fromordinal(promise[2]),
+            Decimal(promise[3]),
+            bool(promise[4]),
+        ),
+        arrangement=None
+        if arrangement is None
+        else ActiveArrangement(ARRANGEMENT_TYPES[arrangement[0]], date.fromordinal(arrangement[1])),
+        broken_promises=tuple(date.fromordinal(d) for d in broken),
+        hardship_until=from_instant(hardship_until),
+        disputed=bool(flags & 1),
+        ceased=bool(flags & 2),
+        unreachable=bool(flags & 4),
+        opted_out=unmask(opted_out, CHANNELS),
+        failed_streak=streak,
     )
 
 
