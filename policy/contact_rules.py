@@ -93,7 +93,7 @@ def _after_cap(cap: Cap, at: datetime, tz: str, attempts: Sequence[Attempt]) -> 
     if cap.per == "local_day":
         day = local_datetime(at, tz).date()
         start, end = start_of_day(day, tz), end_of_day(day, tz)
-        used = sum(1 for t in counted if start <= t < end)
+        used = len([t for t in counted if start <= t < end])
         return end if used >= cap.max else at
     span = timedelta(days=cap.days)
     times = sorted(t for t in counted if at - span < t < at + span)
@@ -102,9 +102,9 @@ def _after_cap(cap: Cap, at: datetime, tz: str, attempts: Sequence[Attempt]) -> 
     for first in times:
         if first > at:
             break
-        if 1 + sum(1 for t in times if first <= t < first + span) > cap.max:
+        if 1 + len([t for t in times if first <= t < first + span]) > cap.max:
             return first + span
-    if 1 + sum(1 for t in times if at <= t < at + span) > cap.max:
+    if 1 + len([t for t in times if at <= t < at + span]) > cap.max:
         return max(times) + timedelta(seconds=1)
     return at
 

@@ -129,7 +129,7 @@ def overdue_amount(state: CustomerState) -> Decimal:
 def missed_in_window(ledger: Ledger, today: date, window_days: int) -> int:
     """Installments due in the last ``window_days`` local days (today included)."""
     start = today - timedelta(days=window_days)
-    return sum(1 for i in ledger.installments if start < i.due_date <= today)
+    return len([i for i in ledger.installments if start < i.due_date <= today])
 
 
 def prune(ledger: Ledger, today: date, retention_days: int) -> Ledger:

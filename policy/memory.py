@@ -48,7 +48,7 @@ def remember(memory: bytes, decisions: Sequence[Decision], limit: int) -> bytes:
             overdue = str(d.overdue_amount)
             groups.append([d.caused_by, decided, d.days_past_due, overdue, d.currency])
         groups[-1].append(_item(d))
-    excess = sum(len(g) - _HEADER for g in groups) - limit
+    excess = sum(map(len, groups)) - _HEADER * len(groups) - limit
     while excess > 0:
         oldest = groups[0]
         drop = min(excess, len(oldest) - _HEADER)

@@ -41,7 +41,7 @@ def active_modifiers(
     ):
         return ()
     window = policy.broken_promises_window_days
-    broken = sum(1 for d in commitments.broken_promises if (today - d).days < window)
+    broken = len([d for d in commitments.broken_promises if (today - d).days < window])
     repeat = missed_in_window(ledger, today, policy.repeat_delinquency_window_days)
     holding = (
         broken >= policy.broken_promises_threshold,
