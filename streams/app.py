@@ -24,7 +24,7 @@ from streams.logs import log_event, logging_config
 from streams.metrics import Metrics
 from streams.settings import Settings
 from streams.shell import Shell
-from streams.tables import customer_table
+from streams.tables import OwnedCustomers, customer_table
 from streams.topics import declare_topics
 
 log = logging.getLogger("repayment.app")
@@ -61,13 +61,15 @@ def create_app(settings: Settings, policy: Policy | None = None) -> faust.App:
     )
     topics = declare_topics(app, settings)
     table = customer_table(app, settings)
+    owned = OwnedCustomers()
     shell = Shell(
         settings=settings,
         policy=policy if policy is not None else load_configured_policy(settings),
         topics=topics,
         table=table,
-        metrics=Metrics(),
+        metrics=Metrics(owned),
         clock=ProcessClock(settings.clock),
+        owned=owned,
     )
     app.repayment = shell  # type: ignore[attr-defined]
 

@@ -7,6 +7,7 @@ in the log stream alone.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from typing import Any
 
 import faust
@@ -38,16 +39,19 @@ def owned_partitions(app: faust.App, shell: Shell) -> set[int]:
     return {tp.partition for tp in app.assignor.assigned_actives() if tp.topic == changelog}
 
 
-def rebuild_census(app: faust.App, shell: Shell) -> int:
+def rebuild_owned(app: faust.App, shell: Shell) -> int:
+    """Index the customers of the partitions this worker now owns, from the local store."""
     owned = owned_partitions(app, shell)
     partitions = shell.settings.partitions
-    tiers = [
-        (key, decode_state(blob).tier)
-        for key, blob in list(shell.table.items())
-        if blob is not None and key_partition(key, partitions) in owned
-    ]
-    shell.metrics.census.rebuild(tiers)
-    return len(tiers)
+
+    def customers() -> Iterator[tuple[bytes, int, str]]:
+        for key, blob in list(shell.table.items()):
+            partition = key_partition(key, partitions)
+            if blob is not None and partition in owned:
+                yield key, partition, decode_state(blob).tier
+
+    shell.owned.rebuild(customers())
+    return len(shell.owned)
 
 
 def register(app: faust.App, shell: Shell) -> None:
@@ -85,7 +89,7 @@ def register(app: faust.App, shell: Shell) -> None:
 
     @app.on_rebalance_complete.connect
     async def on_complete(sender: Any, **kwargs: Any) -> None:
-        customers = rebuild_census(app, shell)
+        customers = rebuild_owned(app, shell)
         log.info(
             "table recovery complete",
             extra=log_event(

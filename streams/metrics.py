@@ -7,7 +7,7 @@ tiers, channels, reasons, rules) so the series count stays bounded.
 from __future__ import annotations
 
 from collections import Counter as Tally
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from typing import Final
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
@@ -15,6 +15,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from schemas.outputs import TIERS, Decision, OutreachNeeded
+from streams.tables import OwnedCustomers
 
 CONTENT_TYPE: Final = "text/plain; version=0.0.4; charset=utf-8"
 
@@ -23,23 +24,13 @@ _AGE_BUCKETS: Final = (0.01, 0.1, 0.5, 1, 5, 30, 60, 300, 1800, 3600, 86400, 604
 
 
 class CustomerCensus(Collector):
-    """Tier of every customer this worker owns, reported as ``repayment_customers{tier}``.
+    """``repayment_customers{tier}``: the customers this worker owns, never standby copies."""
 
-    Updated on every state write and rebuilt from the table after each rebalance, so the
-    gauge counts owned customers only, never standby copies.
-    """
-
-    def __init__(self) -> None:
-        self._tiers: dict[bytes, str] = {}
-
-    def set(self, customer: bytes, tier: str) -> None:
-        self._tiers[customer] = tier
-
-    def rebuild(self, tiers: Iterable[tuple[bytes, str]]) -> None:
-        self._tiers = dict(tiers)
+    def __init__(self, owned: OwnedCustomers) -> None:
+        self._owned = owned
 
     def counts(self) -> dict[str, int]:
-        tally = Tally(self._tiers.values())
+        tally = Tally(self._owned.tiers())
         return {tier: tally.get(tier, 0) for tier in TIERS}
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
@@ -52,7 +43,7 @@ class CustomerCensus(Collector):
 
 
 class Metrics:
-    def __init__(self) -> None:
+    def __init__(self, owned: OwnedCustomers) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
         self.events = Counter(
@@ -101,8 +92,7 @@ class Metrics:
         self.clock_ticks = Counter(
             "repayment_clock_ticks", "Clock tick messages processed.", registry=r
         )
-        self.census = CustomerCensus()
-        r.register(self.census)
+        r.register(CustomerCensus(owned))
 
     def count_decision(self, decision: Decision, deferred_rule: str | None) -> None:
         if isinstance(decision, OutreachNeeded):

@@ -33,7 +33,7 @@ from streams.logs import log_event
 from streams.metrics import Metrics
 from streams.settings import Settings
 from streams.summary import deferred_rule
-from streams.tables import keys_of_partition
+from streams.tables import OwnedCustomers
 from streams.topics import Topics, contract_topic
 
 log = logging.getLogger("repayment.shell")
@@ -49,6 +49,7 @@ class Shell:
     table: TableT
     metrics: Metrics
     clock: ProcessClock
+    owned: OwnedCustomers
 
     async def process_input(self, event: EventT) -> None:
         """One message of an input topic: decided, re-keyed or dead-lettered."""
@@ -81,7 +82,7 @@ class Shell:
         except InvalidEvent as error:
             return await self._dead_letter(event, raw, error)
         if not step.duplicate:
-            self._store(customer, step.state, blob)
+            self._store(customer, message.partition, step.state, blob)
         await self._send(customer, step.state, step.decisions, count=not step.duplicate)
         age = (now - decoded.header.occurred_at).total_seconds()
         self.metrics.event_age_seconds.observe(max(age, 0.0))
@@ -100,13 +101,13 @@ class Shell:
             return
         now = self.clock.for_tick(at, message.partition)
         customers = 0
-        for customer in keys_of_partition(self.table, message.partition, self.settings.partitions):
+        for customer in self.owned.keys_of(message.partition):
             blob = self.table.get(customer)
             if blob is None:
                 continue
             step = tick(decode_state(blob), now, self.policy)
             if not step.duplicate:
-                self._store(customer, step.state, blob)
+                self._store(customer, message.partition, step.state, blob)
             await self._send(customer, step.state, step.decisions, count=not step.duplicate)
             customers += 1
         self.metrics.clock_ticks.inc()
@@ -118,11 +119,13 @@ class Shell:
             ),
         )
 
-    def _store(self, customer: bytes, state: CustomerState, previous: bytes | None) -> None:
+    def _store(
+        self, customer: bytes, partition: int, state: CustomerState, previous: bytes | None
+    ) -> None:
         blob = encode_state(state)
         if blob != previous:
             self.table[customer] = blob
-        self.metrics.census.set(customer, state.tier)
+        self.owned.record(customer, partition, state.tier)
 
     async def _send(
         self, customer: bytes, state: CustomerState, decisions: tuple[Decision, ...], count: bool

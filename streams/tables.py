@@ -8,7 +8,7 @@ to the partition of that event.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable
 
 import faust
 from aiokafka.partitioner import murmur2
@@ -35,12 +35,34 @@ def key_partition(key: bytes, partitions: int) -> int:
     return (murmur2(key) & 0x7FFFFFFF) % partitions
 
 
-def keys_of_partition(table: TableT, partition: int, partitions: int) -> Iterator[bytes]:
-    """Keys of ``table`` that belong to ``partition``.
+class OwnedCustomers:
+    """The customers of the partitions this worker owns, by partition, with their tier.
 
     The local store also holds standby copies of partitions another worker owns; only the
-    owner may act for a key, so callers filter by the partition of the event they process.
+    owner may act for a key. Clock ticks visit ``keys_of(partition)`` instead of scanning
+    the store, and ``repayment_customers{tier}`` counts ``tiers()``. Kept current on every
+    state write and rebuilt from the store after each rebalance, before streams resume.
     """
-    for key in list(table.keys()):
-        if key_partition(key, partitions) == partition:
-            yield key
+
+    def __init__(self) -> None:
+        self._tier: dict[bytes, str] = {}
+        self._by_partition: dict[int, set[bytes]] = {}
+
+    def record(self, key: bytes, partition: int, tier: str) -> None:
+        self._tier[key] = tier
+        self._by_partition.setdefault(partition, set()).add(key)
+
+    def rebuild(self, owned: Iterable[tuple[bytes, int, str]]) -> None:
+        self._tier = {}
+        self._by_partition = {}
+        for key, partition, tier in owned:
+            self.record(key, partition, tier)
+
+    def keys_of(self, partition: int) -> list[bytes]:
+        return sorted(self._by_partition.get(partition, ()))
+
+    def tiers(self) -> Iterable[str]:
+        return self._tier.values()
+
+    def __len__(self) -> int:
+        return len(self._tier)
