@@ -35,7 +35,7 @@ def next_allowed_time(
     """
     at = earliest
     for _ in range(_MAX_MOVES):
-        moved = _after_quiet_hours(channel, at, tz, profile)
+        moved = after_quiet_hours(channel, at, tz, profile)
         for cap in profile.caps:
             if channel in cap.channels:
                 moved = _after_cap(cap, moved, tz, attempts)
@@ -57,9 +57,8 @@ def is_allowed(
     return next_allowed_time(channel, at, tz, attempts, profile) == at
 
 
-def _after_quiet_hours(
-    channel: Channel, at: datetime, tz: str, profile: ContactProfile
-) -> datetime:
+def after_quiet_hours(channel: Channel, at: datetime, tz: str, profile: ContactProfile) -> datetime:
+    """``at``, or the end of the quiet hours ``at`` falls in for ``channel``."""
     window = _quiet_window(channel, profile)
     if window is None:
         return at

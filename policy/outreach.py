@@ -2,8 +2,8 @@
 
 One collection outreach per step at most, its reason the first of ``COLLECTION_REASONS``
 that holds; non-collection outreach (reminders, skip trace, hardship review, courtesy
-follow-up) goes beside it. The channel is the first of the list allowed *now* by the contact
-rules, else the one allowed soonest; every emitted outreach counts as an attempt at once.
+follow-up) goes beside it. The channel is the first of the list that no cap or cooldown
+holds back, at the end of its quiet hours; every emitted outreach counts as an attempt at once.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Final
 
 from policy import ids
 from policy.config import ContactProfile, Policy
-from policy.contact_rules import add_attempt, next_allowed_time
+from policy.contact_rules import add_attempt, after_quiet_hours, next_allowed_time
 from policy.state import Attempt
 from schemas.events import Channel
 from schemas.outputs import Decision, OutreachNeeded
@@ -78,7 +78,13 @@ def choose_channel(
     attempts: Sequence[Attempt],
     profile: ContactProfile,
 ) -> tuple[Channel, datetime] | None:
-    """First channel allowed now, else the soonest allowed (list order breaks ties)."""
+    """The first channel no cap or cooldown holds back, at the end of its quiet hours.
+
+    Quiet hours only delay a contact: at 23:00 the tier's first channel is still chosen,
+    for 08:00, rather than a channel exempt from quiet hours (email) sent at night. A cap
+    or a cooldown makes a channel unavailable, so the next one in the list is tried. When
+    every channel is held back, the one allowed soonest wins (list order breaks ties).
+    """
     best: tuple[Channel, datetime] | None = None
     for channel in channels:
         if channel in blocked:
@@ -86,7 +92,7 @@ def choose_channel(
         at = next_allowed_time(channel, now, tz, attempts, profile)
         if at is None:
             continue
-        if at == now:
+        if at == after_quiet_hours(channel, now, tz, profile):
             return channel, at
         if best is None or at < best[1]:
             best = (channel, at)

@@ -148,12 +148,24 @@ def test_core__quiet_hours_defer_not_before_to_8_local_and_expires_24h_later(
         assert o.decided_at == at
 
 
-def test_core__first_channel_allowed_now_wins_over_list_order(policy: Policy) -> None:
+def test_core__quiet_hours_delay_the_first_channel_rather_than_switch_to_email(
+    policy: Policy,
+) -> None:
     night = sh(10, 23)
     c = Customer(policy, now=night)
     [o] = outreach(c.apply(make_missed(due_date=TODAY - 70 * DAY, at=night)))
-    # late: agent_call, voice_bot, sms, email; only email is allowed at 23:00 under cn.
-    assert (o.channel, o.not_before) == ("email", night)
+    # late: agent_call first; email is exempt from cn's quiet hours but is not preferred.
+    assert (o.channel, o.not_before, o.decided_at) == ("agent_call", sh(11, 8), night)
+
+
+def test_core__a_cap_moves_outreach_to_the_next_channel_now(policy: Policy) -> None:
+    noon = sh(10, 12)
+    c = Customer(policy, now=noon)
+    for minute in (0, 10, 20, 30, 40, 50):
+        c.apply(make_contact("no_answer", "agent_call", at=sh(10, 9, minute)))
+    [o] = outreach(c.apply(make_missed(due_date=TODAY - 70 * DAY, at=noon)))
+    # late: agent_call, voice_bot, sms, email; six calls today exhaust both call channels.
+    assert (o.channel, o.not_before) == ("sms", noon)
 
 
 def test_core__emitted_outreach_counts_toward_caps() -> None:

@@ -79,14 +79,18 @@ def test_current_and_charge_off__get_no_cadence(policy: Policy) -> None:
     assert outreach(c.run(NOW + 5 * DAY)) == []
 
 
-def test_choose_channel__first_allowed_now_else_soonest_in_list_order(policy: Policy) -> None:
+def test_choose_channel__quiet_hours_delay_caps_move_on_else_soonest(policy: Policy) -> None:
     profile = policy.contact_profile
     night = NOW + 15 * HOUR  # 03:00 in Shanghai
+    morning = NOW + 20 * HOUR  # 08:00 next day in Shanghai
     assert choose_channel(("sms", "email"), (), night, "Asia/Shanghai", (), profile) == (
+        "sms",
+        morning,
+    )
+    assert choose_channel(("email", "sms"), (), night, "Asia/Shanghai", (), profile) == (
         "email",
         night,
     )
-    morning = NOW + 20 * HOUR  # 08:00 next day in Shanghai
     assert choose_channel(("agent_call", "sms"), (), night, "Asia/Shanghai", (), profile) == (
         "agent_call",
         morning,
