@@ -70,7 +70,7 @@ class WorkerProcess:
             REPAYMENT_DATA_DIR=str(spec.data_dir),
             REPAYMENT_WEB_PORT=str(self.port),
             REPAYMENT_CLOCK=spec.clock,
-            REPAYMENT_LOG_LEVEL="warning",
+            REPAYMENT_LOG_LEVEL="info",  # the default; "warning" makes Faust log at DEBUG
             PYTHONUNBUFFERED="1",
         )
         return env
