@@ -1,0 +1,78 @@
+"""The wall clock: only the leader publishes ticks, one per partition per slot, and each
+worker applies the ticks of its own partitions to its own customers."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime
+from pathlib import Path
+
+import orjson
+import pytest
+
+from tests.integration.conftest import NamespaceFactory
+from tests.integration.fixtures import consume
+from tests.integration.worker_fixtures import (
+    WorkerFactory,
+    produce_sequence,
+    start_worker,
+    worker_env,
+)
+
+__all__ = ["start_worker"]
+
+pytestmark = pytest.mark.integration
+
+PARTITIONS = 3
+
+
+async def test_two_wall_clock_workers__leader_alone_publishes_one_tick_per_partition_per_slot(
+    kafka_bootstrap: str,
+    topic_namespace: NamespaceFactory,
+    start_worker: WorkerFactory,
+    tmp_path: Path,
+) -> None:
+    ns = await topic_namespace(partitions=PARTITIONS)
+
+    def env(name: str) -> dict[str, str]:
+        return worker_env(
+            bootstrap=kafka_bootstrap,
+            namespace=ns.name,
+            app_id=f"{ns.name}-app",
+            partitions=PARTITIONS,
+            data_dir=tmp_path / name,
+            REPAYMENT_TICK_SECONDS="1",
+        )
+
+    a = start_worker("a", env("a"))
+    b = start_worker("b", env("b"))
+    a.wait_ready()
+    b.wait_ready()
+    customer = {
+        "event_id": "m-1",
+        "customer_id": "cust-1",
+        "occurred_at": datetime.now().astimezone().isoformat(),
+        "installment_id": "i-1",
+        "due_date": "2026-01-01",
+        "amount_due": "10.00",
+        "currency": "CNY",
+    }
+    await produce_sequence(kafka_bootstrap, [(ns.topic("missed-payments"), "cust-1", customer)])
+
+    def ticks_applied() -> float:
+        return sum(w.metrics().value("repayment_clock_ticks_total") for w in (a, b))
+
+    a.wait_until(lambda: ticks_applied() >= 4 * PARTITIONS, 30, "ticking")
+    ticks = await consume(kafka_bootstrap, ns.topic("clock-ticks"), count=4 * PARTITIONS)
+    per_slot = Counter(orjson.loads(m.value)["at"] for m in ticks)
+    complete = [at for at, n in per_slot.items() if n == PARTITIONS]
+    assert len(complete) >= 3
+    assert max(per_slot.values()) == PARTITIONS  # one leader: no slot published twice
+    assert all(at.endswith("Z") and len(at) == 20 for at in per_slot)
+    for partition in range(PARTITIONS):
+        slots = [orjson.loads(m.value)["at"] for m in ticks if m.partition == partition]
+        assert slots == sorted(set(slots))
+
+    state = orjson.loads(a.get("/customers/cust-1")[1])
+    assert state["last_tick"] >= min(complete)  # the ticks reached the customer's owner
+    assert [w.metrics().value("repayment_clock_ticks_total") > 0 for w in (a, b)] == [True, True]
