@@ -16,7 +16,7 @@ import pytest
 
 from policy import default_policy
 from streams.publish import publish_history
-from streams.replay import Replayer, timeline
+from streams.replay import Replayer, TickItem, timeline
 from streams.settings import Settings
 from tests.integration.conftest import NamespaceFactory
 from tests.integration.fixtures import REPO_ROOT, consume
@@ -74,6 +74,17 @@ async def test_event_clock_worker__emits_exactly_the_decisions_replay_emits(
             assert by_id[decision_id(out["value"])] == out["value"]
         assert all(m.key == m.json()["customer_id"].encode() for m in got)
         assert _per_customer_order(got_values) == _per_customer_order([o["value"] for o in want])
+
+    samples = worker.metrics()
+    outreach = [o["value"] for o in expected if o["topic"] == "repayments.outreach-needed"]
+    escalations = [o for o in expected if o["topic"] == "repayments.risk-escalations"]
+    deferred = [v for v in outreach if v["not_before"] > v["decided_at"]]
+    assert samples.value("repayment_decisions_total", kind="outreach") == len(outreach)
+    assert samples.value("repayment_decisions_total", kind="escalation") == len(escalations)
+    assert samples.value("repayment_outreach_deferred_total") == len(deferred) > 0
+    assert samples.value("repayment_clock_ticks_total") == PARTITIONS * sum(
+        1 for item in timeline(lines, UNTIL) if isinstance(item, TickItem)
+    )
 
     want_letters = [o["value"] for o in expected if o["topic"] == "repayments.dead-letter"]
     letters = await consume(
