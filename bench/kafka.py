@@ -27,14 +27,16 @@ def output_topics(namespace: str) -> list[str]:
     return [namespaced(t, namespace) for t in OUTPUT_TOPICS]
 
 
-async def ensure_topics(bootstrap: str, names: Iterable[str], partitions: int) -> None:
+async def ensure_topics(
+    bootstrap: str, names: Iterable[str], partitions: int, config: dict[str, str] | None = None
+) -> None:
     """Create the topics that do not exist yet (the worker expects co-partitioned inputs)."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:
         existing = set(await admin.list_topics())
         wanted = [
-            NewTopic(name, num_partitions=partitions, replication_factor=1)
+            NewTopic(name, num_partitions=partitions, replication_factor=1, topic_configs=config)
             for name in names
             if name not in existing
         ]

@@ -51,12 +51,13 @@ async def publish(
     bootstrap: str,
     messages: Iterable[InputMessage],
     *,
-    namespace: str,
+    namespace: str | None,
     partitions: int,
     total: int | None = None,
     label: str = "publish",
 ) -> Published:
-    """Send every message to its namespaced topic; returns once the broker has acked all."""
+    """Send every message to its topic, namespaced unless ``namespace`` is None; returns once
+    the broker has acked all."""
     producer = make_producer(bootstrap)
     await producer.start()
     progress = Progress(label, total)
@@ -78,7 +79,9 @@ async def publish(
         for msg in messages:
             topic = names.get(msg.topic)
             if topic is None:
-                topic = names[msg.topic] = namespaced(msg.topic, namespace)
+                topic = names[msg.topic] = (
+                    msg.topic if namespace is None else namespaced(msg.topic, namespace)
+                )
             partition = part_of.get(msg.key)
             if partition is None:
                 partition = part_of[msg.key] = partitioner(msg.key, all_parts, all_parts)
