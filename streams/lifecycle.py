@@ -6,8 +6,8 @@ in the log stream alone.
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Iterator
 from typing import Any
 
 import faust
@@ -20,6 +20,7 @@ from streams.tables import key_partition
 log = logging.getLogger("repayment.lifecycle")
 
 LAG_INTERVAL_SECONDS = 5.0
+REBUILD_BATCH = 500
 
 
 def is_ready(app: faust.App) -> tuple[bool, str]:
@@ -39,18 +40,24 @@ def owned_partitions(app: faust.App, shell: Shell) -> set[int]:
     return {tp.partition for tp in app.assignor.assigned_actives() if tp.topic == changelog}
 
 
-def rebuild_owned(app: faust.App, shell: Shell) -> int:
-    """Index the customers of the partitions this worker now owns, from the local store."""
+async def rebuild_owned(app: faust.App, shell: Shell) -> int:
+    """Index the customers of the partitions this worker now owns, from the local store.
+
+    Runs before streams resume; yields to the event loop every ``REBUILD_BATCH`` keys so
+    the web views stay responsive while a large store is scanned.
+    """
     owned = owned_partitions(app, shell)
     partitions = shell.settings.partitions
-
-    def customers() -> Iterator[tuple[bytes, int, str]]:
-        for key, blob in list(shell.table.items()):
-            partition = key_partition(key, partitions)
-            if blob is not None and partition in owned:
-                yield key, partition, decode_state(blob).tier
-
-    shell.owned.rebuild(customers())
+    found: list[tuple[bytes, int, str]] = []
+    for scanned, key in enumerate(list(shell.table.keys()), start=1):
+        partition = key_partition(key, partitions)
+        if partition in owned:
+            blob = shell.table.get(key)
+            if blob is not None:
+                found.append((key, partition, decode_state(blob).tier))
+        if scanned % REBUILD_BATCH == 0:
+            await asyncio.sleep(0)
+    shell.owned.rebuild(found)
     return len(shell.owned)
 
 
@@ -89,7 +96,7 @@ def register(app: faust.App, shell: Shell) -> None:
 
     @app.on_rebalance_complete.connect
     async def on_complete(sender: Any, **kwargs: Any) -> None:
-        customers = rebuild_owned(app, shell)
+        customers = await rebuild_owned(app, shell)
         log.info(
             "table recovery complete",
             extra=log_event(
