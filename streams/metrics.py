@@ -43,7 +43,9 @@ class CustomerCensus(Collector):
 
 
 class Metrics:
-    def __init__(self, owned: OwnedCustomers) -> None:
+    """Every series a worker exports; ``owned`` feeds ``repayment_customers``."""
+
+    def __init__(self, owned: OwnedCustomers | None = None) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
         self.events = Counter(
@@ -92,7 +94,7 @@ class Metrics:
         self.clock_ticks = Counter(
             "repayment_clock_ticks", "Clock tick messages processed.", registry=r
         )
-        r.register(CustomerCensus(owned))
+        r.register(CustomerCensus(owned if owned is not None else OwnedCustomers()))
 
     def count_decision(self, decision: Decision, deferred_rule: str | None) -> None:
         if isinstance(decision, OutreachNeeded):
