@@ -42,7 +42,7 @@ from schemas.events import (
     PaymentMissed,
     PaymentReceived,
 )
-from schemas.outputs import Decision
+from schemas.outputs import Decision, RiskEscalation
 
 
 class Step(NamedTuple):
@@ -144,8 +144,15 @@ def tick(state: CustomerState, now: datetime, policy: Policy) -> Step:
 
 
 def remembered(state: CustomerState, caused_by: str) -> tuple[Decision, ...]:
-    """The decisions still remembered for ``caused_by`` (for a duplicate)."""
-    return memory.recall(state.memory, state.customer_id, caused_by)
+    """The decisions still remembered for ``caused_by`` (for a duplicate).
+
+    Cease contact wins over re-emission: once a customer has asked for silence, a
+    re-processed older event brings back its escalations but never its outreach.
+    """
+    decisions = memory.recall(state.memory, state.customer_id, caused_by)
+    if state.commitments.ceased:
+        return tuple(d for d in decisions if isinstance(d, RiskEscalation))
+    return decisions
 
 
 def _same_currency(known: str | None, currency: str) -> str:

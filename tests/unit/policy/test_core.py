@@ -48,6 +48,18 @@ def test_duplicate__of_an_event_that_decided_nothing_re_emits_nothing(policy: Po
     assert step.duplicate and step.decisions == ()
 
 
+def test_duplicate_after_cease_contact__re_emits_escalations_but_never_outreach(
+    policy: Policy,
+) -> None:
+    event = make_missed(due_date=TODAY - 5 * DAY, event_id="before-cease")
+    first = apply(None, event, NOW, policy)
+    assert {type(d).__name__ for d in first.decisions} == {"RiskEscalation", "OutreachNeeded"}
+    ceased = apply(first.state, make_contact("cease_contact", "agent_call"), NOW, policy).state
+    again = apply(ceased, event, NOW + HOUR, policy)
+    assert again.duplicate
+    assert again.decisions == tuple(d for d in first.decisions if isinstance(d, RiskEscalation))
+
+
 def test_event_ids__the_last_1000_are_remembered(policy: Policy) -> None:
     state = apply(None, make_payment("1", event_id="first"), NOW, policy).state
     for n in range(SEEN_EVENT_IDS - 1):
