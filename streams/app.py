@@ -25,7 +25,7 @@ from streams.metrics import Metrics
 from streams.settings import Settings
 from streams.shell import Shell
 from streams.tables import OwnedCustomers, customer_table
-from streams.topics import declare_topics
+from streams.topics import DEAD_LETTER_MAX_BYTES, declare_topics
 
 log = logging.getLogger("repayment.app")
 
@@ -51,6 +51,7 @@ def create_app(settings: Settings, policy: Policy | None = None) -> faust.App:
         topic_allow_declare=True,
         table_standby_replicas=1,
         broker_session_timeout=SESSION_TIMEOUT_SECONDS,
+        producer_max_request_size=DEAD_LETTER_MAX_BYTES,
         web_enabled=True,
         web_bind=settings.web_host,
         web_host=settings.web_host,

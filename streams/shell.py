@@ -15,9 +15,11 @@ definition of what processing an input means. Invariants kept:
 from __future__ import annotations
 
 import logging
+import os
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Final, NoReturn
 
 import orjson
 from faust.types import EventT, TableT, TopicT
@@ -38,6 +40,8 @@ from streams.topics import Topics, contract_topic
 
 log = logging.getLogger("repayment.shell")
 
+EXIT_SOFTWARE: Final = 70  # EX_SOFTWARE: an internal error, see exit_without_commit
+
 
 @dataclass(frozen=True, slots=True)
 class Shell:
@@ -54,7 +58,10 @@ class Shell:
     async def process_input(self, event: EventT) -> None:
         """One message of an input topic: decided, re-keyed or dead-lettered."""
         started = time.perf_counter()
-        result = await self._process(event)
+        try:
+            result = await self._process(event)
+        except Exception as exc:
+            exit_without_commit(event, exc)
         topic = event.message.topic
         self.metrics.events.labels(topic, result).inc()
         self.metrics.processing_seconds.labels(topic).observe(time.perf_counter() - started)
@@ -90,6 +97,12 @@ class Shell:
 
     async def process_tick(self, event: EventT) -> None:
         """One clock tick: time passes for every customer of the tick's partition."""
+        try:
+            await self._process_tick(event)
+        except Exception as exc:
+            exit_without_commit(event, exc)
+
+    async def _process_tick(self, event: EventT) -> None:
         started = time.perf_counter()
         message = event.message
         raw: bytes = event.value if event.value is not None else b""
@@ -179,6 +192,26 @@ class Shell:
             ),
         )
         return "dead_lettered"
+
+
+def exit_without_commit(event: EventT, exc: Exception) -> NoReturn:
+    """An unexpected error is a bug (or a broker failure): stop at once, like a crash.
+
+    Faust would ack the event and let a restarted agent move past it, losing it. Exiting
+    without a clean shutdown commits nothing more: a restarted worker re-processes from the
+    last commit, exactly as after SIGKILL (duplicates re-emit the same ids). A message that
+    fails every time keeps the worker down; the log names it.
+    """
+    message = event.message
+    log.critical(
+        "unexpected error; exiting without committing this event",
+        exc_info=exc,
+        extra=log_event(
+            "fatal", topic=message.topic, partition=message.partition, offset=message.offset
+        ),
+    )
+    logging.shutdown()
+    os._exit(EXIT_SOFTWARE)
 
 
 def parse_tick(raw: bytes) -> datetime:

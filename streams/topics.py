@@ -18,6 +18,8 @@ from schemas.events import CONTACT_RESULTS, MISSED_PAYMENTS, PAYMENTS
 from streams.settings import Settings
 
 CONTRACT_NAMESPACE: Final = "repayments"
+DEAD_LETTER_MAX_BYTES: Final = 8 * 1024 * 1024
+"""A dead letter holds the original bytes, JSON-escaped or base64 (up to ~2x a 1 MB input)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +56,7 @@ def contract_topic(settings: Settings, topic_name: str) -> str:
 def declare_topics(app: faust.App, settings: Settings) -> Topics:
     """Declare the namespace's topics on ``app``; Faust creates missing ones at start-up."""
 
-    def topic(suffix: str) -> TopicT:
+    def topic(suffix: str, config: dict[str, str] | None = None) -> TopicT:
         return app.topic(
             settings.topic(suffix),
             key_type=bytes,
@@ -64,6 +66,7 @@ def declare_topics(app: faust.App, settings: Settings) -> Topics:
             partitions=settings.partitions,
             replicas=settings.replication,
             internal=True,
+            config=config,
         )
 
     def suffix(contract_name: str) -> str:
@@ -76,5 +79,5 @@ def declare_topics(app: faust.App, settings: Settings) -> Topics:
         clock_ticks=topic("clock-ticks"),
         risk_escalations=topic("risk-escalations"),
         outreach_needed=topic("outreach-needed"),
-        dead_letter=topic("dead-letter"),
+        dead_letter=topic("dead-letter", {"max.message.bytes": str(DEAD_LETTER_MAX_BYTES)}),
     )

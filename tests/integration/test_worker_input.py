@@ -15,10 +15,11 @@ import orjson
 import pytest
 
 from tests.integration.conftest import NamespaceFactory
-from tests.integration.fixtures import consume
+from tests.integration.fixtures import consume, create_topics
 from tests.integration.worker_fixtures import (
     WorkerFactory,
     WorkerProcess,
+    committed_offsets,
     produce_sequence,
     start_worker,
     worker_env,
@@ -201,3 +202,62 @@ def _start(
     worker = start_worker("input", env)
     worker.wait_ready()
     return worker
+
+
+async def test_state_from_a_newer_release__worker_stops_during_recovery_before_processing(
+    kafka_bootstrap: str,
+    topic_namespace: NamespaceFactory,
+    start_worker: WorkerFactory,
+    tmp_path: Path,
+) -> None:
+    ns = await topic_namespace(partitions=1)
+    app_id = f"{ns.name}-app"
+    changelog = f"{app_id}-customers-changelog"
+    await create_topics(kafka_bootstrap, [changelog], partitions=1, replication=ns.replication)
+    # Not bad input: a downgrade. Guessing at the state would make wrong decisions.
+    await produce_sequence(kafka_bootstrap, [(changelog, "cust-x", b"[999]")])
+    await produce_sequence(
+        kafka_bootstrap, [(ns.topic("missed-payments"), "cust-y", missed("cust-y", 1))]
+    )
+    env = worker_env(
+        bootstrap=kafka_bootstrap,
+        namespace=ns.name,
+        app_id=app_id,
+        partitions=1,
+        data_dir=tmp_path / "data",
+    )
+    worker = start_worker("downgraded", env)
+
+    assert worker.process is not None
+    assert worker.process.wait(timeout=60) == 1
+    assert "state version 999 is newer than" in worker.log_path.read_text()
+    assert await committed_offsets(kafka_bootstrap, app_id) == {}
+    assert await consume(kafka_bootstrap, ns.topic("risk-escalations"), count=0, settle=1) == []
+
+
+async def test_input_near_the_broker_limit__dead_letter_keeps_every_byte(
+    kafka_bootstrap: str,
+    topic_namespace: NamespaceFactory,
+    start_worker: WorkerFactory,
+    tmp_path: Path,
+) -> None:
+    ns = await topic_namespace(partitions=1, create=False)  # the worker declares its topics
+    env = worker_env(
+        bootstrap=kafka_bootstrap,
+        namespace=ns.name,
+        app_id=f"{ns.name}-app",
+        partitions=1,
+        data_dir=tmp_path / "data",
+    )
+    worker = start_worker("big", env)
+    worker.wait_ready()
+    raw = b'"' * 900_000  # JSON-escaped in the dead letter: twice the size of the input
+
+    await produce_sequence(kafka_bootstrap, [(ns.topic("payments"), "cust-1", raw)])
+
+    letters = await consume(kafka_bootstrap, ns.topic("dead-letter"), count=1)
+    assert len(letters) == 1
+    letter = letters[0].json()
+    assert letter["error"]["code"] == "too_large"
+    assert letter["raw"].encode() == raw
+    assert worker.process is not None and worker.process.poll() is None

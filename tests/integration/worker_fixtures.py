@@ -24,6 +24,7 @@ from typing import IO
 import orjson
 import pytest
 from aiokafka import AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient
 
 from tests.integration.fixtures import REPO_ROOT, Key, Value, encode_key, encode_value
 
@@ -217,6 +218,17 @@ async def produce_sequence(
     finally:
         await producer.stop()
     return [(m.partition, m.offset) for m in sent]
+
+
+async def committed_offsets(bootstrap: str, group: str) -> dict[tuple[str, int], int]:
+    """The consumer group's committed offsets: (topic, partition) -> next offset to read."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        offsets = await admin.list_consumer_group_offsets(group)
+    finally:
+        await admin.close()
+    return {(tp.topic, tp.partition): meta.offset for tp, meta in offsets.items()}
 
 
 WorkerFactory = Callable[..., WorkerProcess]
