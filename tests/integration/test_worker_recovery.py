@@ -89,12 +89,23 @@ def decision_id(value: dict[str, Any]) -> str:
 async def decisions_of(
     bootstrap: str, namespace: str, expected: dict[str, dict[str, Any]], timeout: float = 60.0
 ) -> list[Consumed]:
-    """Both decision topics, read again until every expected id is there (or ``timeout``)."""
+    """Both decision topics, read again until every expected id is there (or ``timeout``).
+
+    Each read waits for at least as many messages as ids expected on that topic, then 1 s
+    more for any duplicates.
+    """
     deadline = time.monotonic() + timeout
     while True:
         found: list[Consumed] = []
-        for suffix in ("risk-escalations", "outreach-needed"):
-            found += await consume(bootstrap, f"{namespace}.{suffix}", count=0, settle=1.0)
+        for suffix, id_field in (
+            ("risk-escalations", "escalation_id"),
+            ("outreach-needed", "outreach_id"),
+        ):
+            count = sum(1 for value in expected.values() if id_field in value)
+            left = max(deadline - time.monotonic(), 1.0)
+            found += await consume(
+                bootstrap, f"{namespace}.{suffix}", count=count, settle=1.0, timeout=left
+            )
         if {decision_id(m.json()) for m in found} >= set(expected) or time.monotonic() > deadline:
             return found
 
@@ -150,8 +161,11 @@ async def test_sigkill_mid_stream__restart_recovers_state_and_loses_or_renames_n
     first = start_worker("first", env)
     first.wait_ready()
 
-    await produce_sequence(kafka_bootstrap, messages)
+    half = len(messages) // 2
+    await produce_sequence(kafka_bootstrap, messages[:half])
     await wait_for_commit(kafka_bootstrap, f"{ns.name}-app")  # some work is past a commit
+    await produce_sequence(kafka_bootstrap, messages[half:])
+    first.wait_for_metric("repayment_events_total", half + 200)
     before_kill = first.metrics().value("repayment_events_total")
     first.kill()
     assert before_kill < len(messages)  # the crash comes mid-stream
