@@ -52,6 +52,8 @@ fi
 run_id=$(date +%s)
 export REPAYMENT_APP_ID=${REPAYMENT_APP_ID:-repayment-stream-demo-$run_id}
 export REPAYMENT_TOPIC_NAMESPACE=${REPAYMENT_TOPIC_NAMESPACE:-repayments}
+# Two partitions keep the paced publish short: every clock tick is one message per partition.
+export REPAYMENT_PARTITIONS=${REPAYMENT_PARTITIONS:-2}
 export REPAYMENT_CLOCK=event
 export REPAYMENT_DATA_DIR="$demo_dir/data"
 export REPAYMENT_WEB_PORT=${REPAYMENT_WEB_PORT:-6066}
