@@ -136,6 +136,15 @@ def _encode_attempt(attempt: Attempt) -> list[Any]:
 
 def decode_state(blob: bytes) -> CustomerState:
     """Inverse of ``encode_state``; upgrades older versions, refuses newer ones."""
+    data, version = _load_current(blob)
+    try:
+        return _decode_current(data)
+    except (IndexError, TypeError, ValueError, KeyError) as exc:
+        raise StateError(f"state version {version} is corrupt: {exc}") from exc
+
+
+def _load_current(blob: bytes) -> tuple[list[Any], int]:
+    """The stored array, upgraded to ``STATE_VERSION``; a newer version is refused."""
     try:
         data = orjson.loads(blob)
         version = data[0]
@@ -145,9 +154,20 @@ def decode_state(blob: bytes) -> CustomerState:
         raise StateError(f"state version {version!r} is newer than {STATE_VERSION}; upgrade")
     while version < STATE_VERSION:
         data, version = UPGRADES[version](data), version + 1
+    return data, version
+
+
+def stored_tier(blob: bytes) -> str:
+    """The tier of an encoded state, without building the records.
+
+    Recovery indexes every owned customer by tier; at a million customers a full
+    ``decode_state`` each is most of the restart. Versions are checked as ``decode_state``
+    does, so a state from a newer release still stops recovery.
+    """
+    data, version = _load_current(blob)
     try:
-        return _decode_current(data)
-    except (IndexError, TypeError, ValueError, KeyError) as exc:
+        return TIERS[data[4]]
+    except (IndexError, TypeError) as exc:
         raise StateError(f"state version {version} is corrupt: {exc}") from exc
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import faust
 
-from policy.state import decode_state
+from policy.state import stored_tier
 from streams.logs import log_event
 from streams.shell import Shell
 from streams.tables import key_partition
@@ -49,12 +49,10 @@ async def rebuild_owned(app: faust.App, shell: Shell) -> int:
     owned = owned_partitions(app, shell)
     partitions = shell.settings.partitions
     found: list[tuple[bytes, int, str]] = []
-    for scanned, key in enumerate(list(shell.table.keys()), start=1):
+    for scanned, (key, blob) in enumerate(list(shell.table.items()), start=1):
         partition = key_partition(key, partitions)
-        if partition in owned:
-            blob = shell.table.get(key)
-            if blob is not None:
-                found.append((key, partition, decode_state(blob).tier))
+        if partition in owned and blob is not None:
+            found.append((key, partition, stored_tier(blob)))
         if scanned % REBUILD_BATCH == 0:
             await asyncio.sleep(0)
     shell.owned.rebuild(found)

@@ -16,6 +16,7 @@ from policy.state import (
     StateError,
     decode_state,
     encode_state,
+    stored_tier,
 )
 
 from .fixtures import (
@@ -130,3 +131,13 @@ def test_state__is_immutable() -> None:
     state = CustomerState("c", "Asia/Shanghai")
     with pytest.raises(AttributeError):
         state.tier = "late"  # type: ignore[misc]
+
+
+def test_stored_tier__reads_the_tier_without_decoding_and_refuses_newer_versions() -> None:
+    c = Customer()
+    c.apply(make_missed(due_date=TODAY - 40 * DAY))
+    blob = encode_state(c.current)
+    assert stored_tier(blob) == c.current.tier == "mid"
+    newer = orjson.dumps([STATE_VERSION + 1, *orjson.loads(blob)[1:]])
+    with pytest.raises(StateError, match="newer"):
+        stored_tier(newer)
