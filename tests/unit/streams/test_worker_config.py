@@ -14,7 +14,6 @@ from streams.settings import ENV_VARS, Settings, SettingsError
 from streams.shell import parse_tick
 
 # No broker needed; kept beside the worker's other tests (they could move to tests/unit/streams).
-pytestmark = pytest.mark.integration
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
