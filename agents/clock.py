@@ -15,20 +15,16 @@ import logging
 from datetime import datetime
 
 import faust
-import orjson
 from faust.types import StreamT
 
-from streams.clock import tick_slot, wall_now
+from schemas.encode import format_instant
+from streams.clock import tick_message, tick_slot, wall_now
 from streams.logs import log_event
-from streams.shell import Shell, format_instant
+from streams.shell import Shell
 
 log = logging.getLogger("repayment.clock")
 
 MAX_POLL_SECONDS = 30.0
-
-
-def tick_message(at: datetime) -> bytes:
-    return orjson.dumps({"at": format_instant(at)})
 
 
 class TickPublisher:

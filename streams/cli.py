@@ -26,6 +26,7 @@ def _load_policy(path: str | None):  # noqa: ANN202 - Policy is imported lazily
 
 def cmd_replay(args: argparse.Namespace) -> int:
     """Run the decision core over a JSONL log and print the emitted messages."""
+    from schemas.encode import format_instant
     from streams.replay import Replayer, parse_timestamp, timeline
 
     until = parse_timestamp(args.until) if args.until else None
@@ -38,7 +39,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
                 out.write(orjson.dumps(line) + b"\n")
     out.flush()
     s = replayer.stats
-    clock = s.clock.strftime("%Y-%m-%dT%H:%M:%SZ") if s.clock else "-"
+    clock = format_instant(s.clock) if s.clock else "-"
     print(
         f"replay: {s.lines} events read, {s.processed} processed, {s.duplicates} duplicates, "
         f"{s.dead_lettered} dead-lettered, {s.rekeyed} re-keyed, {s.ticks} clock ticks, "

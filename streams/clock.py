@@ -15,6 +15,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+import orjson
+
+from schemas.encode import format_instant
 from streams.settings import ClockMode
 
 
@@ -62,3 +65,8 @@ def tick_slot(now: datetime, interval_seconds: float) -> datetime:
     seconds = now.timestamp()
     start = seconds - (seconds % interval_seconds)
     return datetime.fromtimestamp(int(start), UTC)
+
+
+def tick_message(at: datetime) -> bytes:
+    """A clock tick's value: ``{"at": "<RFC 3339 UTC>"}`` (see ``streams.shell.parse_tick``)."""
+    return orjson.dumps({"at": format_instant(at)})

@@ -21,6 +21,7 @@ import orjson
 
 from schemas.decode import decode_key
 from schemas.errors import InvalidEvent
+from streams.clock import tick_message
 from streams.replay import EventItem, TickItem, parse_timestamp, timeline
 from streams.settings import Settings
 
@@ -50,10 +51,6 @@ async def wait_for_progress(url: str, target: int, timeout: float = 60.0) -> Non
         if time.monotonic() > deadline:
             raise TimeoutError(f"worker at {url} finished {done} of {target} inputs")
         await asyncio.sleep(0.01)
-
-
-def tick_value(at: datetime) -> bytes:
-    return orjson.dumps({"at": at.strftime("%Y-%m-%dT%H:%M:%SZ")})
 
 
 def expected_inputs(item: EventItem) -> int:
@@ -88,7 +85,7 @@ async def publish_history(
                     continue
                 for partition in range(settings.partitions):
                     await producer.send(
-                        settings.topic("clock-ticks"), tick_value(item.at), partition=partition
+                        settings.topic("clock-ticks"), tick_message(item.at), partition=partition
                     )
                     sent += 1
                 target += settings.partitions

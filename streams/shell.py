@@ -27,7 +27,7 @@ from faust.types import EventT, TableT, TopicT
 from policy import CustomerState, Policy, apply, tick
 from policy.state import decode_state, encode_state
 from schemas.decode import decode_input
-from schemas.encode import dead_letter, encode_decision
+from schemas.encode import dead_letter, encode_decision, format_instant
 from schemas.errors import InvalidEvent
 from schemas.outputs import Decision, RiskEscalation
 from streams.clock import ProcessClock
@@ -232,7 +232,3 @@ def parse_tick(raw: bytes) -> datetime:
     if at.tzinfo is None:
         raise InvalidEvent("invalid_field", "a tick's time needs an offset", "at")
     return at.astimezone(UTC)
-
-
-def format_instant(at: datetime) -> str:
-    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
