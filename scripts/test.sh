@@ -18,7 +18,7 @@ step() {
 }
 
 step "ruff check" ruff check .
-# Markdown is left out: ruff would reflow the aligned comments of the docs' code samples.
+# pyproject.toml excludes Markdown: ruff would reflow the aligned comments of code samples.
 step "ruff format" ruff format --check .
 step "import contracts" lint-imports
 step "mypy" mypy
