@@ -98,7 +98,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     sub.add_parser(
-        "worker", help="run the Faust worker (options as `faust worker`)", add_help=False
+        "worker",
+        help="run the Faust worker (configured by REPAYMENT_* variables; --loglevel)",
+        add_help=False,
     )
     sub.add_parser("bench", help="run the benchmarks (see bench/README.md)", add_help=False)
 
