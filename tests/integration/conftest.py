@@ -23,6 +23,9 @@ from tests.integration.fixtures import (
     free_ports,
     new_namespace_name,
 )
+from tests.integration.worker_fixtures import start_worker
+
+__all__ = ["start_worker"]  # the worker-subprocess fixture, shared by every worker test
 
 NamespaceFactory = Callable[..., Awaitable[TopicNamespace]]
 

@@ -15,11 +15,8 @@ from tests.integration.fixtures import consume
 from tests.integration.worker_fixtures import (
     WorkerFactory,
     produce_sequence,
-    start_worker,
     worker_env,
 )
-
-__all__ = ["start_worker"]
 
 pytestmark = pytest.mark.integration
 

@@ -20,9 +20,7 @@ from streams.replay import Replayer, TickItem, timeline
 from streams.settings import Settings
 from tests.integration.conftest import NamespaceFactory
 from tests.integration.fixtures import REPO_ROOT, consume
-from tests.integration.worker_fixtures import WorkerFactory, start_worker, worker_env
-
-__all__ = ["start_worker"]
+from tests.integration.worker_fixtures import WorkerFactory, worker_env
 
 pytestmark = pytest.mark.integration
 

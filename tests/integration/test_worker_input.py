@@ -21,11 +21,8 @@ from tests.integration.worker_fixtures import (
     WorkerProcess,
     committed_offsets,
     produce_sequence,
-    start_worker,
     worker_env,
 )
-
-__all__ = ["start_worker"]
 
 pytestmark = pytest.mark.integration
 

@@ -24,11 +24,8 @@ from tests.integration.worker_fixtures import (
     WorkerFactory,
     WorkerProcess,
     produce_sequence,
-    start_worker,
     worker_env,
 )
-
-__all__ = ["start_worker"]
 
 pytestmark = pytest.mark.integration
 
