@@ -154,7 +154,16 @@ format_storage() {
   }
 }
 
-new_cluster_id() { head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n'; }
+# 16 random bytes, base64url, as Kafka's own Uuid.randomUuid: never starting with "-", which
+# kafka-storage's argument parser would read as an option (1 start in 64 failed before).
+new_cluster_id() {
+  local id
+  while :; do
+    id=$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')
+    [[ $id != -* ]] && break
+  done
+  echo "$id"
+}
 
 # The marker in the command line tells our broker apart from a process that reused the pid.
 broker_pid() {

@@ -317,3 +317,19 @@ def test_kafka_sh__without_java__says_so_in_one_line_and_exits_2(
     done = kafka_sh([command], str(tmp_path))
     assert done.returncode == 2
     assert done.stderr.count("\n") == 1 and "java not found" in done.stderr
+
+
+def test_kafka_sh__cluster_ids_never_start_with_a_dash() -> None:
+    """kafka-storage's parser reads a leading "-" as an option: 1 format in 64 failed."""
+    script = (ROOT / "deploy" / "kafka" / "kafka.sh").read_text()
+    function = re.search(r"^new_cluster_id\(\) \{\n.*?^\}\n", script, re.S | re.M)
+    assert function is not None
+    ids = subprocess.run(
+        ["bash", "-c", function.group(0) + "for i in $(seq 1 1000); do new_cluster_id; done"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    assert len(ids) == 1000
+    assert all(len(i) == 22 and not i.startswith("-") for i in ids)
+    assert len(set(ids)) == 1000
