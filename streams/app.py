@@ -20,8 +20,10 @@ import faust
 
 from policy import Policy, default_policy, load_policy
 from streams.clock import ProcessClock
+from streams.consumer import App
 from streams.logs import log_event, logging_config
 from streams.metrics import Metrics
+from streams.outbox import Outbox
 from streams.settings import Settings
 from streams.shell import Shell
 from streams.tables import OwnedCustomers, customer_table
@@ -39,7 +41,7 @@ def load_configured_policy(settings: Settings) -> Policy:
 
 def create_app(settings: Settings, policy: Policy | None = None) -> faust.App:
     """One worker's app; ``app.repayment`` holds the ``Shell`` the agents use."""
-    app = faust.App(
+    app = App(
         settings.app_id,
         env={},
         broker=f"kafka://{settings.bootstrap_servers}",
@@ -52,6 +54,7 @@ def create_app(settings: Settings, policy: Policy | None = None) -> faust.App:
         table_standby_replicas=1,
         broker_session_timeout=SESSION_TIMEOUT_SECONDS,
         producer_max_request_size=DEAD_LETTER_MAX_BYTES,
+        producer_linger=settings.producer_linger_ms / 1000,
         web_enabled=True,
         web_bind=settings.web_host,
         web_host=settings.web_host,
@@ -71,6 +74,7 @@ def create_app(settings: Settings, policy: Policy | None = None) -> faust.App:
         metrics=Metrics(owned),
         clock=ProcessClock(settings.clock),
         owned=owned,
+        outbox=Outbox(app, table),
     )
     app.repayment = shell  # type: ignore[attr-defined]
 

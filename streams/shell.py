@@ -5,8 +5,8 @@ definition of what processing an input means. Invariants kept:
 
 - bad input (decode errors, ``currency_mismatch``) becomes exactly one dead letter and the
   stream moves on; anything else raised here is a bug and crashes the agent;
-- the table changes only by assignment, inside the iteration of the event that caused the
-  change, so the changelog write goes to that event's partition;
+- the table changes only inside the iteration of the event that caused the change, and its
+  changelog record goes to that event's partition (``streams.outbox``);
 - state is written before the decisions are sent, and Faust flushes the producer before it
   commits offsets: a crash in between re-processes the event, the core sees a duplicate and
   re-emits the same decision ids.
@@ -33,6 +33,7 @@ from schemas.outputs import Decision, RiskEscalation
 from streams.clock import ProcessClock
 from streams.logs import log_event
 from streams.metrics import Metrics
+from streams.outbox import Outbox
 from streams.settings import Settings
 from streams.summary import deferred_rule
 from streams.tables import OwnedCustomers
@@ -54,6 +55,7 @@ class Shell:
     metrics: Metrics
     clock: ProcessClock
     owned: OwnedCustomers
+    outbox: Outbox
 
     async def process_input(self, event: EventT) -> None:
         """One message of an input topic: decided, re-keyed or dead-lettered."""
@@ -81,7 +83,7 @@ class Shell:
         if message.key != customer:
             return await self._rekey(event, customer, raw)
         now = self.clock.for_event(decoded.header.occurred_at, message.partition)
-        blob = self.table.get(customer)
+        blob = self.table.data.get(customer)
         try:
             step = apply(
                 decode_state(blob) if blob is not None else None, decoded, now, self.policy
@@ -89,7 +91,7 @@ class Shell:
         except InvalidEvent as error:
             return await self._dead_letter(event, raw, error)
         if not step.duplicate:
-            self._store(customer, message.partition, step.state, blob)
+            await self._store(customer, message.partition, step.state, blob)
         await self._send(customer, step.state, step.decisions, count=not step.duplicate)
         age = (now - decoded.header.occurred_at).total_seconds()
         self.metrics.event_age_seconds.observe(max(age, 0.0))
@@ -115,12 +117,12 @@ class Shell:
         now = self.clock.for_tick(at, message.partition)
         customers = 0
         for customer in self.owned.keys_of(message.partition):
-            blob = self.table.get(customer)
+            blob = self.table.data.get(customer)
             if blob is None:
                 continue
             step = tick(decode_state(blob), now, self.policy)
             if not step.duplicate:
-                self._store(customer, message.partition, step.state, blob)
+                await self._store(customer, message.partition, step.state, blob)
             await self._send(customer, step.state, step.decisions, count=not step.duplicate)
             customers += 1
         self.metrics.clock_ticks.inc()
@@ -132,12 +134,12 @@ class Shell:
             ),
         )
 
-    def _store(
+    async def _store(
         self, customer: bytes, partition: int, state: CustomerState, previous: bytes | None
     ) -> None:
         blob = encode_state(state)
         if blob != previous:
-            self.table[customer] = blob
+            await self.outbox.put_state(customer, blob, partition)
         self.owned.record(customer, partition, state.tier)
 
     async def _send(
@@ -150,7 +152,7 @@ class Shell:
                 if isinstance(decision, RiskEscalation)
                 else self.topics.outreach_needed
             )
-            await topic.send(key=customer, value=encode_decision(decision))
+            await self.outbox.send(topic.get_topic_name(), customer, encode_decision(decision))
             if count:
                 self.metrics.count_decision(
                     decision, deferred_rule(decision, state.timezone, profile)
