@@ -32,6 +32,7 @@ CLOCK: Final = "REPAYMENT_CLOCK"
 TICK_SECONDS: Final = "REPAYMENT_TICK_SECONDS"
 MAX_MESSAGE_BYTES: Final = "REPAYMENT_MAX_MESSAGE_BYTES"
 LOG_LEVEL: Final = "REPAYMENT_LOG_LEVEL"
+PRODUCER_LINGER_MS: Final = "REPAYMENT_PRODUCER_LINGER_MS"
 
 ENV_VARS: Final = (
     KAFKA_BOOTSTRAP_SERVERS,
@@ -49,6 +50,7 @@ ENV_VARS: Final = (
     TICK_SECONDS,
     MAX_MESSAGE_BYTES,
     LOG_LEVEL,
+    PRODUCER_LINGER_MS,
 )
 
 _STORES: Final = ("rocksdb://", "memory://")
@@ -82,6 +84,7 @@ class Settings:
     tick_seconds: float = 3600.0
     max_message_bytes: int = 65536
     log_level: str = "info"
+    producer_linger_ms: int = 5
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -111,6 +114,9 @@ class Settings:
                 MAX_MESSAGE_BYTES, get(MAX_MESSAGE_BYTES), defaults.max_message_bytes
             ),
             log_level=_choice(LOG_LEVEL, get(LOG_LEVEL), _LOG_LEVELS, defaults.log_level, True),
+            producer_linger_ms=_non_negative_int(
+                PRODUCER_LINGER_MS, get(PRODUCER_LINGER_MS), defaults.producer_linger_ms
+            ),
         )
 
     def topic(self, suffix: str) -> str:
@@ -127,6 +133,18 @@ def _positive_int(name: str, raw: str | None, default: int) -> int:
         raise SettingsError(f"{name} must be an integer, got {raw!r}") from None
     if value < 1:
         raise SettingsError(f"{name} must be at least 1, got {value}")
+    return value
+
+
+def _non_negative_int(name: str, raw: str | None, default: int) -> int:
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be an integer, got {raw!r}") from None
+    if value < 0:
+        raise SettingsError(f"{name} must not be negative, got {value}")
     return value
 
 

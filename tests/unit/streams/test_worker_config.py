@@ -27,7 +27,7 @@ def test_settings__defaults_match_the_architecture_table() -> None:
         "rocksdb://",
     )
     assert (settings.web_host, settings.web_port, settings.clock) == ("127.0.0.1", 6066, "wall")
-    assert len(ENV_VARS) == len(set(ENV_VARS)) == 15
+    assert len(ENV_VARS) == len(set(ENV_VARS)) == 16
 
 
 def test_settings__every_variable_is_read() -> None:
@@ -47,6 +47,7 @@ def test_settings__every_variable_is_read() -> None:
         "REPAYMENT_TICK_SECONDS": "60",
         "REPAYMENT_MAX_MESSAGE_BYTES": "1024",
         "REPAYMENT_LOG_LEVEL": "DEBUG",
+        "REPAYMENT_PRODUCER_LINGER_MS": "0",
     }
     assert set(env) == set(ENV_VARS)
     s = Settings.from_env(env)
@@ -66,6 +67,7 @@ def test_settings__every_variable_is_read() -> None:
         tick_seconds=60.0,
         max_message_bytes=1024,
         log_level="debug",
+        producer_linger_ms=0,
     )
     assert s.topic("payments") == "acme.payments"
 
@@ -80,6 +82,8 @@ def test_settings__every_variable_is_read() -> None:
         ("REPAYMENT_CLOCK", "sundial"),
         ("REPAYMENT_TICK_SECONDS", "-1"),
         ("REPAYMENT_PROCESSING_GUARANTEE", "exactly_once"),
+        ("REPAYMENT_PRODUCER_LINGER_MS", "-1"),
+        ("REPAYMENT_PRODUCER_LINGER_MS", "5ms"),
     ],
 )
 def test_settings__bad_value__refused_naming_the_variable(name: str, value: str) -> None:
@@ -103,6 +107,7 @@ def test_app__faust_environment_variables_cannot_override_ours(
     conf = create_app(settings).conf
     assert [str(url) for url in conf.broker] == ["kafka://127.0.0.1:1"]
     assert (str(conf.store), conf.web_port, str(conf.datadir)) == ("memory:", 6066, "var/data")
+    assert conf.producer_linger == 0.005  # REPAYMENT_PRODUCER_LINGER_MS, not Faust's variable
 
 
 def test_event_clock__is_the_largest_time_seen_and_ticks_never_run_back_on_a_partition() -> None:
