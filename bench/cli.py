@@ -23,7 +23,7 @@ from bench.context import Context, Sizes
 from bench.portfolio import PortfolioSpec, generate, write_replay
 from bench.report import Figure, table, to_json
 
-SUITES = ("core", "baseline", "e2e", "latency", "memory", "recovery")
+SUITES = ("core", "baseline", "floor", "e2e", "latency", "memory", "recovery")
 
 
 def _suite(name: str) -> Callable[[Context], Any]:
@@ -52,9 +52,24 @@ def build_parser() -> argparse.ArgumentParser:
         "'python -m pyinstrument -o prof.txt -m streams worker' (profiling, experiments)",
     )
     parser.add_argument(
+        "--worker-env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        type=_env_pair,
+        help="set a worker variable (repeatable), e.g. REPAYMENT_PRODUCER_LINGER_MS=0",
+    )
+    parser.add_argument(
         "--write-replay", type=Path, metavar="PATH", help="write the portfolio as replay JSONL"
     )
     return parser
+
+
+def _env_pair(text: str) -> tuple[str, str]:
+    name, sep, value = text.partition("=")
+    if not sep or not name.startswith("REPAYMENT_"):
+        raise argparse.ArgumentTypeError(f"expected REPAYMENT_NAME=VALUE, got {text!r}")
+    return name, value
 
 
 def _meta(args: argparse.Namespace, run_id: str, sizes: Sizes) -> dict[str, Any]:
@@ -127,6 +142,7 @@ def main(argv: list[str] | None = None) -> int:
         run_id,
         workdir,
         worker_command=tuple(shlex.split(args.worker_command)),
+        worker_env=tuple(args.worker_env),
     )
     meta = _meta(args, run_id, sizes)
     figures, details = asyncio.run(_run_suites(ctx, names))

@@ -57,6 +57,7 @@ class Context:
     run_id: str
     workdir: Path
     worker_command: tuple[str, ...] = ()
+    worker_env: tuple[tuple[str, str], ...] = ()
     shared: dict[str, Any] = field(default_factory=dict)
 
     def namespace(self, purpose: str) -> str:

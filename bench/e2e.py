@@ -40,6 +40,7 @@ async def run(ctx: Context) -> tuple[list[Figure], dict[str, Any]]:
             data_dir=ctx.workdir / f"e2e-{store}",
             partitions=ctx.partitions,
             command=ctx.worker_command,
+            env=ctx.worker_env,
         )
         worker = WorkerProcess(spec)
         worker.start()

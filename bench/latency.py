@@ -78,6 +78,7 @@ async def _one_load(ctx: Context, load: int) -> dict[str, Any]:
             data_dir=ctx.workdir / f"latency-{load}",
             partitions=ctx.partitions,
             command=ctx.worker_command,
+            env=ctx.worker_env,
             clock="wall",
         )
     )

@@ -41,6 +41,7 @@ async def load_worker(
             data_dir=ctx.workdir / purpose,
             partitions=ctx.partitions,
             command=ctx.worker_command,
+            env=ctx.worker_env,
         )
     )
     worker.start()

@@ -116,6 +116,7 @@ async def run(ctx: Context) -> tuple[list[Figure], dict[str, Any]]:
             data_dir=ctx.workdir / f"recovery-{store}",
             partitions=ctx.partitions,
             command=ctx.worker_command,
+            env=ctx.worker_env,
         )
         runs = {"cold": WorkerProcess(spec)}
         if store == "rocksdb":

@@ -39,6 +39,7 @@ class WorkerSpec:
     clock: str = "event"
     log_path: Path | None = None
     command: tuple[str, ...] = ()  # default: this interpreter, ``-m streams worker``
+    env: tuple[tuple[str, str], ...] = ()  # ``--worker-env``: applied last
 
 
 class WorkerProcess:
@@ -73,6 +74,7 @@ class WorkerProcess:
             REPAYMENT_LOG_LEVEL="info",  # the default; "warning" makes Faust log at DEBUG
             PYTHONUNBUFFERED="1",
         )
+        env.update(spec.env)
         return env
 
     def start(self) -> None:
