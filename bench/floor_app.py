@@ -3,9 +3,9 @@
 One agent on the pre-filled input topics: ``orjson.loads`` each value and produce one small
 record through the app's producer (what ``baseline`` does with bare aiokafka). It writes
 ``{"events", "seconds", "cpu_seconds"}``, from the first record to the last, to the file
-``FLOOR_RESULT`` (Faust captures stdout into its log) and exits. ``FLOOR_FAST=1`` uses ``streams.consumer.App`` (the worker's consumer) instead of
-``faust.App``. Configured by ``FLOOR_BOOTSTRAP``, ``FLOOR_NAMESPACE``, ``FLOOR_EVENTS``,
-``FLOOR_GROUP``.
+``FLOOR_RESULT`` (Faust captures stdout into its log) and exits. ``FLOOR_FAST=1`` uses
+``streams.consumer.App`` (the worker's consumer) instead of ``faust.App``. Configured by
+``FLOOR_BOOTSTRAP``, ``FLOOR_NAMESPACE``, ``FLOOR_EVENTS``, ``FLOOR_GROUP``.
 """
 
 from __future__ import annotations
