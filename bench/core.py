@@ -21,6 +21,7 @@ from bench.report import Figure, figure, percentile
 from schemas.decode import decode_input
 from schemas.errors import InvalidEvent
 from schemas.events import InputEvent
+from streams import gctune
 
 SUITE = "core"
 CORE_TARGET = 100_000
@@ -33,6 +34,7 @@ def run(ctx: Context) -> tuple[list[Figure], dict[str, Any]]:
     from policy.state import decode_state, encode_state
 
     policy = default_policy()
+    gctune.tune()  # as in the worker and replay (streams.cli)
     spec = PortfolioSpec(ctx.sizes.core_customers, ctx.sizes.stream_months, seed=ctx.seed)
     source = generate(spec)
     states: dict[str, Any] = {}

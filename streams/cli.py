@@ -14,6 +14,7 @@ from pathlib import Path
 import orjson
 
 from schemas.errors import RepaymentStreamError
+from streams import gctune
 
 EXIT_USAGE = 2
 
@@ -146,6 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    gctune.tune()
     if argv and argv[0] == "worker":
         return cmd_worker(argv[1:])
     if argv and argv[0] == "bench":

@@ -13,6 +13,7 @@ import logging.config
 import os
 import sys
 
+from streams import gctune
 from streams.logs import log_event, logging_config
 from streams.settings import Settings, SettingsError
 
@@ -61,6 +62,7 @@ def main(argv: list[str]) -> int:
     # Faust's terminal spinner resets the root logger to DEBUG below info, so every aiokafka
     # debug record would be built (about 4% of worker time at REPAYMENT_LOG_LEVEL=warning).
     worker.spinner = None
+    gctune.tune()  # again, now that Faust and the app exist: their objects are never scanned
     log.info(
         "worker starting",
         extra=log_event(
