@@ -8,17 +8,32 @@ name and fields (``extra=log_event("rebalance", assigned=3)``).
 from __future__ import annotations
 
 import logging
+import os
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Final, NoReturn
 
 import orjson
 
 _FIELDS = "repayment_fields"
 
+EXIT_SOFTWARE: Final = 70
+"""EX_SOFTWARE: the worker stopped itself on an internal error (see ``crash``)."""
+
 
 def log_event(name: str, **fields: Any) -> dict[str, Any]:
     """``extra=`` for a structured record: ``log.info("...", extra=log_event("x", n=1))``."""
     return {_FIELDS: {"event": name, **fields}}
+
+
+def crash(logger: logging.Logger, message: str, exc: BaseException, **fields: Any) -> NoReturn:
+    """Log ``exc`` as fatal and end the process at once, with no clean shutdown.
+
+    A clean shutdown would commit the offsets of what was consumed so far; exiting like a
+    crash commits nothing more, so a restarted worker processes the uncommitted tail again.
+    """
+    logger.critical(message, exc_info=exc, extra=log_event("fatal", **fields))
+    logging.shutdown()
+    os._exit(EXIT_SOFTWARE)
 
 
 class JsonFormatter(logging.Formatter):

@@ -22,18 +22,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 from functools import partial
 from typing import Any
 
 import faust
 from faust.types import TP, TableT
 
-from streams.logs import log_event
+from streams.logs import crash
 
 log = logging.getLogger("repayment.outbox")
-
-EXIT_SOFTWARE = 70
 
 
 class Outbox:
@@ -73,10 +70,4 @@ def _check_delivery(topic: str, delivery: asyncio.Future[Any]) -> bool:
     error = delivery.exception()
     if error is None:
         return True
-    log.critical(
-        "a record could not be delivered; exiting without committing",
-        exc_info=error,
-        extra=log_event("fatal", topic=topic),
-    )
-    logging.shutdown()
-    os._exit(EXIT_SOFTWARE)
+    crash(log, "a record could not be delivered; exiting without committing", error, topic=topic)

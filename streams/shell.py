@@ -15,11 +15,10 @@ definition of what processing an input means. Invariants kept:
 from __future__ import annotations
 
 import logging
-import os
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Final, NoReturn
+from typing import NoReturn
 
 import orjson
 from faust.types import EventT, TableT, TopicT
@@ -31,7 +30,7 @@ from schemas.encode import dead_letter, encode_decision, format_instant
 from schemas.errors import InvalidEvent
 from schemas.outputs import Decision, RiskEscalation
 from streams.clock import ProcessClock
-from streams.logs import log_event
+from streams.logs import crash, log_event
 from streams.metrics import Metrics
 from streams.outbox import Outbox
 from streams.settings import Settings
@@ -40,8 +39,6 @@ from streams.tables import OwnedCustomers
 from streams.topics import Topics, contract_topic
 
 log = logging.getLogger("repayment.shell")
-
-EXIT_SOFTWARE: Final = 70  # EX_SOFTWARE: an internal error, see exit_without_commit
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,15 +202,14 @@ def exit_without_commit(event: EventT, exc: Exception) -> NoReturn:
     fails every time keeps the worker down; the log names it.
     """
     message = event.message
-    log.critical(
+    crash(
+        log,
         "unexpected error; exiting without committing this event",
-        exc_info=exc,
-        extra=log_event(
-            "fatal", topic=message.topic, partition=message.partition, offset=message.offset
-        ),
+        exc,
+        topic=message.topic,
+        partition=message.partition,
+        offset=message.offset,
     )
-    logging.shutdown()
-    os._exit(EXIT_SOFTWARE)
 
 
 def parse_tick(raw: bytes) -> datetime:
