@@ -14,7 +14,9 @@ from typing import Any
 
 import orjson
 import pytest
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
+from rocksdict import Options, Rdict
 
 from policy import default_policy
 from streams.replay import EventItem, Replayer, timeline
@@ -290,3 +292,52 @@ def _wait_total(workers: list[WorkerProcess], count: int, timeout: float = 30) -
     while sum(w.metrics().value("repayment_events_total") for w in workers) < count:
         assert time.monotonic() < deadline, "events not processed in time"
         time.sleep(0.1)
+
+
+async def test_rocksdb_worker__records_how_far_it_holds_each_changelog_partition(
+    kafka_bootstrap: str,
+    topic_namespace: NamespaceFactory,
+    start_worker: WorkerFactory,
+    tmp_path: Path,
+) -> None:
+    """``streams.outbox`` sends changelog records itself, so it must also keep RocksDB's
+    persisted offset: without it every restart would replay the whole changelog."""
+    ns = await topic_namespace(partitions=2)
+    data_dir = tmp_path / "data"
+    env = worker_env(
+        bootstrap=kafka_bootstrap,
+        namespace=ns.name,
+        app_id=f"{ns.name}-app",
+        partitions=2,
+        data_dir=data_dir,
+        store="rocksdb://",
+        clock="event",
+    )
+    messages = as_messages(ns.name, history(customers=60))
+    worker = start_worker("only", env)
+    worker.wait_ready()
+    await produce_sequence(kafka_bootstrap, messages)
+    worker.wait_for_metric("repayment_events_total", len(messages), timeout=60)
+    assert worker.stop() == 0
+
+    changelog = f"{ns.name}-app-customers-changelog"
+    ends = await _end_offsets(kafka_bootstrap, changelog, partitions=2)
+    assert all(end > 0 for end in ends.values()), ends  # both partitions hold states
+    for partition, end in ends.items():
+        (path,) = data_dir.rglob(f"customers-{partition}.db")
+        db = Rdict(str(path), options=Options(raw_mode=True))
+        try:
+            persisted = db.get(b"__faust\0offset__")
+        finally:
+            db.close()
+        assert persisted is not None and int(persisted) == end - 1, (partition, persisted, end)
+
+
+async def _end_offsets(bootstrap: str, topic: str, partitions: int) -> dict[int, int]:
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
+    await consumer.start()
+    try:
+        tps = [TopicPartition(topic, p) for p in range(partitions)]
+        return {tp.partition: end for tp, end in (await consumer.end_offsets(tps)).items()}
+    finally:
+        await consumer.stop()
