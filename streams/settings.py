@@ -100,8 +100,8 @@ class Settings:
             bootstrap_servers=get(KAFKA_BOOTSTRAP_SERVERS) or defaults.bootstrap_servers,
             app_id=get(APP_ID) or defaults.app_id,
             topic_namespace=get(TOPIC_NAMESPACE) or defaults.topic_namespace,
-            partitions=_positive_int(PARTITIONS, get(PARTITIONS), defaults.partitions),
-            replication=_positive_int(REPLICATION, get(REPLICATION), defaults.replication),
+            partitions=_int_at_least(PARTITIONS, get(PARTITIONS), defaults.partitions),
+            replication=_int_at_least(REPLICATION, get(REPLICATION), defaults.replication),
             store=_choice(STORE, get(STORE), _STORES, defaults.store),
             data_dir=Path(get(DATA_DIR) or defaults.data_dir),
             processing_guarantee=_guarantee(get(PROCESSING_GUARANTEE)),
@@ -110,12 +110,12 @@ class Settings:
             policy_file=Path(policy_file) if policy_file else None,
             clock=_clock(get(CLOCK)),
             tick_seconds=_positive_float(TICK_SECONDS, get(TICK_SECONDS), defaults.tick_seconds),
-            max_message_bytes=_positive_int(
+            max_message_bytes=_int_at_least(
                 MAX_MESSAGE_BYTES, get(MAX_MESSAGE_BYTES), defaults.max_message_bytes
             ),
             log_level=_choice(LOG_LEVEL, get(LOG_LEVEL), _LOG_LEVELS, defaults.log_level, True),
-            producer_linger_ms=_non_negative_int(
-                PRODUCER_LINGER_MS, get(PRODUCER_LINGER_MS), defaults.producer_linger_ms
+            producer_linger_ms=_int_at_least(
+                PRODUCER_LINGER_MS, get(PRODUCER_LINGER_MS), defaults.producer_linger_ms, 0
             ),
         )
 
@@ -124,27 +124,15 @@ class Settings:
         return f"{self.topic_namespace}.{suffix}"
 
 
-def _positive_int(name: str, raw: str | None, default: int) -> int:
+def _int_at_least(name: str, raw: str | None, default: int, minimum: int = 1) -> int:
     if raw is None:
         return default
     try:
         value = int(raw)
     except ValueError:
         raise SettingsError(f"{name} must be an integer, got {raw!r}") from None
-    if value < 1:
-        raise SettingsError(f"{name} must be at least 1, got {value}")
-    return value
-
-
-def _non_negative_int(name: str, raw: str | None, default: int) -> int:
-    if raw is None:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise SettingsError(f"{name} must be an integer, got {raw!r}") from None
-    if value < 0:
-        raise SettingsError(f"{name} must not be negative, got {value}")
+    if value < minimum:
+        raise SettingsError(f"{name} must be at least {minimum}, got {value}")
     return value
 
 
@@ -161,7 +149,7 @@ def _positive_float(name: str, raw: str | None, default: float) -> float:
 
 
 def _port(raw: str | None, default: int) -> int:
-    value = _positive_int(WEB_PORT, raw, default)
+    value = _int_at_least(WEB_PORT, raw, default)
     if value > 65535:
         raise SettingsError(f"{WEB_PORT} must be a TCP port (1-65535), got {value}")
     return value
