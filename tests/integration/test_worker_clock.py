@@ -59,7 +59,13 @@ async def test_two_wall_clock_workers__leader_alone_publishes_one_tick_per_parti
     def ticks_applied() -> float:
         return sum(w.metrics().value("repayment_clock_ticks_total") for w in (a, b))
 
+    def customer_ticked() -> bool:
+        status, body = a.get("/customers/cust-1")  # routed to the customer's owner
+        return status == 200 and orjson.loads(body)["last_tick"] is not None
+
     a.wait_until(lambda: ticks_applied() >= 4 * PARTITIONS, 30, "ticking")
+    # Ticks applied before cust-1's event reached its owner do not count for it.
+    a.wait_until(customer_ticked, 30, "a tick applied to cust-1")
     ticks = await consume(kafka_bootstrap, ns.topic("clock-ticks"), count=4 * PARTITIONS)
     per_slot = Counter(orjson.loads(m.value)["at"] for m in ticks)
     complete = [at for at, n in per_slot.items() if n == PARTITIONS]
