@@ -10,6 +10,14 @@ as an absent field.
 Money never passes through a binary float: orjson parses the message once, and only when
 a money field arrives as a JSON number with a fraction or exponent is the message parsed
 again with ``Decimal`` numbers, so the amount is exactly what the producer wrote.
+
+Bounds that keep every record safe for the core's calendar arithmetic: every timestamp is
+an instant from 1970-01-01T00:00:00Z to before 2200-01-01T00:00:00Z, every date lies in
+the years 1970-2199, offsets are RFC 3339's (hours 00-23, minutes 00-59; no leap second),
+and a zone name must be one of the ``tzdata`` package's (the IANA database shipped with the
+processor), whose files are also the ones read, so no decision depends on the host's
+``/usr/share/zoneinfo``. The decoder reads no clock: the latest acceptable ``occurred_at``
+(the wall clock plus the allowed lead) is the caller's ``not_after``.
 """
 
 from __future__ import annotations
@@ -21,8 +29,9 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from functools import lru_cache
+from importlib import resources
 from typing import Any, Final, cast
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 import orjson
 
@@ -51,22 +60,31 @@ MONEY_MAX_INTEGER_DIGITS: Final = 14
 MONEY_MAX_TEXT_CHARS: Final = 32
 ARRANGEMENT_MAX_MONTHS: Final = 13
 ZONE_MAX_CHARS: Final = 64
+EARLIEST_YEAR: Final = 1970
+LATEST_YEAR: Final = 2199
 
 # Patterns are shared with the JSON Schemas (``schemas.export``): keep them ECMA-262 safe.
+# The year alternatives spell EARLIEST_YEAR-LATEST_YEAR; a timestamp's written date may also
+# be the day before or after them, when its offset puts the instant inside (checked in UTC).
 MONEY_TEXT_PATTERN: Final = r"^[0-9]+(\.[0-9]+)?$"
 CURRENCY_PATTERN: Final = r"^[A-Z]{3}$"
-DATE_PATTERN: Final = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+DATE_PATTERN: Final = r"^(19[7-9][0-9]|2[01][0-9]{2})-[0-9]{2}-[0-9]{2}$"
 INSTANT_PATTERN: Final = (
-    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?"
-    r"([Zz]|[+-][0-9]{2}:[0-9]{2})$"
+    r"^((19[7-9][0-9]|2[01][0-9]{2})-[0-9]{2}-[0-9]{2}|1969-12-31|2200-01-01)"
+    r"[Tt]([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{1,9})?"
+    r"([Zz]|[+-]([01][0-9]|2[0-3]):[0-5][0-9])$"
 )
 ZONE_PATTERN: Final = r"^[A-Za-z0-9_+-]+(/[A-Za-z0-9_+-]+)*$"
+HOST_ONLY_ZONE_PATTERN: Final = r"^(posix|right)/|^(localtime|posixrules)$"
+"""Names some hosts' zoneinfo directories hold that the IANA database does not ship; the
+decoder refuses them because they are not in ``SHIPPED_ZONES``, the JSON Schema by this."""
 
 _MONEY_TEXT = re.compile(MONEY_TEXT_PATTERN)
 _CURRENCY = re.compile(CURRENCY_PATTERN)
 _DATE = re.compile(DATE_PATTERN)
 _INSTANT = re.compile(INSTANT_PATTERN)
-_ZONE = re.compile(ZONE_PATTERN)
+_EARLIEST_INSTANT: Final = datetime(EARLIEST_YEAR, 1, 1, tzinfo=UTC)
+_END_INSTANT: Final = datetime(LATEST_YEAR + 1, 1, 1, tzinfo=UTC)
 _MONEY_LIMIT: Final = Decimal(10) ** MONEY_MAX_INTEGER_DIGITS
 _MONEY_STEP: Final = Decimal(1).scaleb(-MONEY_MAX_DECIMALS)
 _ONE: Final = Decimal(1)
@@ -74,19 +92,56 @@ _CHANNEL_SET: Final = frozenset(CHANNELS)
 _ARRANGEMENT_TYPE_SET: Final = frozenset(ARRANGEMENT_TYPES)
 
 
+def _shipped_zone_names() -> frozenset[str]:
+    """Every zone name of the ``tzdata`` package (its ``zones`` list, links included)."""
+    text = resources.files("tzdata").joinpath("zones").read_text("utf-8")
+    return frozenset(line.strip() for line in text.splitlines() if line.strip())
+
+
+SHIPPED_ZONES: Final = _shipped_zone_names()
+"""The IANA zone names the processor accepts: those of the ``tzdata`` package it ships
+with, never the host's (``localtime``, ``posix/...``, ``right/...`` are host files)."""
+
+
+@lru_cache(maxsize=1024)
+def shipped_zone(name: str) -> ZoneInfo:
+    """The zone ``name`` (one of ``SHIPPED_ZONES``) read from the ``tzdata`` package.
+
+    ``ZoneInfo(name)`` would prefer the host's files (``zoneinfo.TZPATH``) over the package,
+    so a decision could change with the host's tz data; this reads the package's file, as
+    zoneinfo itself does when TZPATH has none. Cached: parsing a zone is the slow part.
+    """
+    if name not in SHIPPED_ZONES:
+        raise ValueError(f"not a zone of the shipped IANA database: {name!r}")
+    *packages, file_name = name.split("/")
+    package = ".".join(["tzdata", "zoneinfo", *packages])
+    with resources.files(package).joinpath(file_name).open("rb") as tzif:
+        return ZoneInfo.from_file(tzif, key=name)
+
+
 class _InexactNumber(Exception):
     """A money field is a JSON number orjson turned into a float: re-read it exactly."""
 
 
-def decode_input(topic: str, raw: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> InputEvent:
+def decode_input(
+    topic: str,
+    raw: bytes,
+    *,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    not_after: datetime | None = None,
+) -> InputEvent:
     """Decode one message value of an input topic (a contract name from ``INPUT_TOPICS``).
 
-    Raises ``InvalidEvent`` for every contract violation, ``ValueError`` for a topic that
-    is not an input topic (a wiring bug, not bad input).
+    ``not_after`` (aware) is the latest ``occurred_at`` accepted, inclusive: the caller's
+    wall clock plus the allowed lead; ``None`` checks nothing (replay, tests). Raises
+    ``InvalidEvent`` for every contract violation, ``ValueError`` for a topic that is not
+    an input topic or a naive ``not_after`` (wiring bugs, not bad input).
     """
     decoder = _DECODERS.get(topic)
     if decoder is None:
         raise ValueError(f"not an input topic: {topic!r}")
+    if not_after is not None and not_after.utcoffset() is None:
+        raise ValueError(f"not_after must be an aware datetime, got {not_after!r}")
     if len(raw) > max_bytes:
         raise InvalidEvent("too_large", f"value is {len(raw)} bytes, the limit is {max_bytes}")
     try:
@@ -96,9 +151,9 @@ def decode_input(topic: str, raw: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) 
     if type(doc) is not dict:
         raise InvalidEvent("not_an_object", f"the value is a JSON {_json_kind(doc)}, not an object")
     try:
-        return decoder(doc)
+        return decoder(doc, not_after)
     except _InexactNumber:
-        return decoder(_parse_exact(raw))
+        return decoder(_parse_exact(raw), not_after)
 
 
 def decode_key(raw_key: bytes | None) -> str | None:
@@ -174,26 +229,53 @@ def _optional_identifier(obj: dict[str, Any], key: str) -> str | None:
     return None if value is None else _identifier(value, key)
 
 
+_INSTANT_RANGE_RULE: Final = (
+    f"must be from {_EARLIEST_INSTANT:%Y-%m-%dT%H:%M:%SZ} to before "
+    f"{_END_INSTANT:%Y-%m-%dT%H:%M:%SZ} (years {EARLIEST_YEAR}-{LATEST_YEAR} in UTC)"
+)
+_INSTANT_RULE: Final = (
+    "must be an RFC 3339 timestamp with an offset (Z or +hh:mm/-hh:mm, hh 00-23, mm 00-59; "
+    f"seconds 00-59) in the years {EARLIEST_YEAR}-{LATEST_YEAR}, "
+    "e.g. 2026-03-01T09:30:00+08:00"
+)
+
+
 def _instant(value: Any, path: str) -> tuple[datetime, datetime]:
-    """An RFC 3339 timestamp: (in UTC, with the producer's offset kept)."""
+    """An RFC 3339 timestamp in the years 1970-2199 (UTC): (in UTC, with the producer's
+    offset kept). The pattern bounds every field, so only a day the month lacks can fail
+    to parse; the instant's year is then checked in UTC."""
     if type(value) is str and len(value) <= 40 and _INSTANT.fullmatch(value):
         try:
             local = datetime.fromisoformat(value.upper())
-            return local.astimezone(UTC), local
-        except (ValueError, OverflowError):  # no such day or time, or out of range in UTC
+        except ValueError:  # no such day
             pass
-    raise _invalid(
-        path, "must be an RFC 3339 timestamp with an offset, e.g. 2026-03-01T09:30:00+08:00"
-    )
+        else:
+            utc = local.astimezone(UTC)
+            if _EARLIEST_INSTANT <= utc < _END_INSTANT:
+                return utc, local
+            raise _invalid(path, _INSTANT_RANGE_RULE)
+    raise _invalid(path, _INSTANT_RULE)
+
+
+def _not_after(occurred: datetime, limit: datetime) -> None:
+    if occurred > limit:
+        raise _invalid(
+            "occurred_at",
+            f"must not be after {limit.astimezone(UTC).isoformat().replace('+00:00', 'Z')} "
+            "(the processor's wall clock plus the allowed lead)",
+        )
 
 
 def _date(value: Any, path: str) -> date:
+    """A calendar date in the years 1970-2199 (the pattern bounds the year)."""
     if type(value) is str and _DATE.fullmatch(value):
         try:
             return date.fromisoformat(value)
         except ValueError:
             pass
-    raise _invalid(path, "must be a calendar date YYYY-MM-DD")
+    raise _invalid(
+        path, f"must be a calendar date YYYY-MM-DD in the years {EARLIEST_YEAR}-{LATEST_YEAR}"
+    )
 
 
 def _money(value: Any, path: str) -> Decimal:
@@ -245,30 +327,25 @@ def _currency(value: Any, path: str) -> str:
     return value
 
 
-@lru_cache(maxsize=1024)
-def _is_known_zone(name: str) -> bool:
-    """Whether ``name`` is an IANA zone zoneinfo knows; cached (bounded) because a lookup
-    may read the disk. The shape check keeps paths like ``../x`` away from zoneinfo."""
-    if len(name) > ZONE_MAX_CHARS or not _ZONE.fullmatch(name):
-        return False
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError, OSError):
-        return False
-    return True
-
-
 def _zone_name(value: Any, path: str) -> str:
-    if type(value) is not str or len(value) > ZONE_MAX_CHARS or not _is_known_zone(value):
-        raise _invalid(path, "must be a known IANA time zone name, e.g. Asia/Shanghai")
+    """A name of the shipped IANA database: a set lookup, no file is read."""
+    if type(value) is not str or len(value) > ZONE_MAX_CHARS or value not in SHIPPED_ZONES:
+        raise _invalid(
+            path,
+            "must be a time zone name of the IANA database shipped with the processor, "
+            "e.g. Asia/Shanghai (host-only names such as localtime, posix/... and right/... "
+            "are not)",
+        )
     return value
 
 
-def _header(doc: dict[str, Any]) -> tuple[EventHeader, datetime]:
+def _header(doc: dict[str, Any], not_after: datetime | None) -> tuple[EventHeader, datetime]:
     """The common fields, and ``occurred_at`` with the producer's own offset."""
     event_id = _identifier(_required(doc, "event_id", "event_id"), "event_id")
     customer_id = _identifier(_required(doc, "customer_id", "customer_id"), "customer_id")
     occurred_utc, occurred = _instant(_required(doc, "occurred_at", "occurred_at"), "occurred_at")
+    if not_after is not None:
+        _not_after(occurred_utc, not_after)
     zone = doc.get("customer_timezone")
     if zone is not None:
         zone = _zone_name(zone, "customer_timezone")
@@ -281,8 +358,8 @@ def _header(doc: dict[str, Any]) -> tuple[EventHeader, datetime]:
     return header, occurred
 
 
-def _payment_received(doc: dict[str, Any]) -> PaymentReceived:
-    header, _ = _header(doc)
+def _payment_received(doc: dict[str, Any], not_after: datetime | None) -> PaymentReceived:
+    header, _ = _header(doc, not_after)
     return PaymentReceived(
         header=header,
         amount=_money(_required(doc, "amount", "amount"), "amount"),
@@ -292,8 +369,8 @@ def _payment_received(doc: dict[str, Any]) -> PaymentReceived:
     )
 
 
-def _payment_missed(doc: dict[str, Any]) -> PaymentMissed:
-    header, _ = _header(doc)
+def _payment_missed(doc: dict[str, Any], not_after: datetime | None) -> PaymentMissed:
+    header, _ = _header(doc, not_after)
     return PaymentMissed(
         header=header,
         installment_id=_identifier(
@@ -306,10 +383,12 @@ def _payment_missed(doc: dict[str, Any]) -> PaymentMissed:
     )
 
 
-def _contact_result_reported(doc: dict[str, Any]) -> ContactResultReported:
+def _contact_result_reported(
+    doc: dict[str, Any], not_after: datetime | None
+) -> ContactResultReported:
     """A promise is read only for ``promise_to_pay``, an arrangement only for
     ``arrangement_agreed``; on other outcomes they are ignored like unknown fields."""
-    header, occurred = _header(doc)
+    header, occurred = _header(doc, not_after)
     channel = _required(doc, "channel", "channel")
     if type(channel) is not str or channel not in _CHANNEL_SET:
         raise _invalid("channel", "must be one of " + ", ".join(CHANNELS))
@@ -360,7 +439,7 @@ def _local_date(occurred: datetime, header: EventHeader) -> date:
     event names it, else in the offset the producer wrote (the decoder has no state)."""
     if header.customer_timezone is None:
         return occurred.date()
-    return occurred.astimezone(ZoneInfo(header.customer_timezone)).date()
+    return occurred.astimezone(shipped_zone(header.customer_timezone)).date()
 
 
 def add_months(day: date, months: int) -> date:
@@ -373,7 +452,7 @@ def add_months(day: date, months: int) -> date:
     return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
-_DECODERS: Final[dict[str, Callable[[dict[str, Any]], InputEvent]]] = {
+_DECODERS: Final[dict[str, Callable[[dict[str, Any], datetime | None], InputEvent]]] = {
     PAYMENTS: _payment_received,
     MISSED_PAYMENTS: _payment_missed,
     CONTACT_RESULTS: _contact_result_reported,

@@ -73,6 +73,7 @@ if frozenset(OUTCOMES_IN_CONTRACT_ORDER) != OUTCOMES:
 _ID = {"type": "string", "minLength": 1, "maxLength": d.MAX_ID_CHARS}
 _CURRENCY = {"type": "string", "pattern": d.CURRENCY_PATTERN, "description": "ISO 4217 code."}
 _DATE = {"type": "string", "format": "date", "pattern": d.DATE_PATTERN}
+_YEARS = f"years {d.EARLIEST_YEAR}-{d.LATEST_YEAR}"
 _MONEY_IN = {
     "description": (
         'A decimal string (e.g. "125.50") or a JSON number; greater than 0, less than '
@@ -125,14 +126,18 @@ def _required_names(cls: type) -> list[str]:
 
 _PROMISE_FIELDS = {
     "amount": _described(_MONEY_IN, "The promised amount."),
-    "date": _described(_DATE, "The day the customer promises to pay by (YYYY-MM-DD)."),
+    "date": _described(
+        _DATE,
+        f"The day the customer promises to pay by (YYYY-MM-DD, {_YEARS}); at most "
+        "13 months after occurred_at.",
+    ),
 }
 _ARRANGEMENT_FIELDS = {
     "type": {"enum": list(ARRANGEMENT_TYPES)},
     "until": _described(
         _DATE,
-        f"Last day of the arrangement: on or after the local date of occurred_at and at most "
-        f"{d.ARRANGEMENT_MAX_MONTHS} months later.",
+        f"Last day of the arrangement (YYYY-MM-DD, {_YEARS}): on or after the local date of "
+        f"occurred_at and at most {d.ARRANGEMENT_MAX_MONTHS} months later.",
     ),
 }
 
@@ -156,20 +161,33 @@ _INPUT_FIELDS: Final[dict[str, dict[str, Any]]] = {
         "type": "string",
         "format": "date-time",
         "pattern": d.INSTANT_PATTERN,
-        "description": "RFC 3339 timestamp with an offset, e.g. 2026-03-01T09:30:00+08:00.",
+        "description": (
+            "RFC 3339 timestamp with an offset, e.g. 2026-03-01T09:30:00+08:00: offset Z or "
+            "+hh:mm/-hh:mm with hh 00-23 and mm 00-59, seconds 00-59 (no leap second). The "
+            f"instant lies in the {_YEARS} in UTC, from 1970-01-01T00:00:00Z to before "
+            f"{d.LATEST_YEAR + 1}-01-01T00:00:00Z (the pattern admits the written dates that "
+            "an offset can move inside). More than 24 hours (configurable) after the "
+            "processor's wall-clock time is invalid_field."
+        ),
     },
     "customer_timezone": {
         "type": "string",
         "maxLength": d.ZONE_MAX_CHARS,
         "pattern": d.ZONE_PATTERN,
-        "description": "IANA zone name; the latest one seen is the customer's zone.",
+        "not": {"pattern": d.HOST_ONLY_ZONE_PATTERN},
+        "description": (
+            "IANA zone name of the time zone database shipped with the processor (the tzdata "
+            "package), e.g. Asia/Shanghai; the latest one seen is the customer's zone. Names "
+            "that exist only on a host (localtime, posixrules, posix/..., right/...) are "
+            "invalid_field."
+        ),
     },
     "schema_version": {"type": "integer", "minimum": 1, "default": 1},
     "amount": _described(_MONEY_IN, "The amount paid."),
     "currency": _CURRENCY,
     "installment_id": _described(_ID, "The installment."),
     "account_id": _described(_ID, "The account."),
-    "due_date": _described(_DATE, "The day the installment fell due (YYYY-MM-DD)."),
+    "due_date": _described(_DATE, f"The day the installment fell due (YYYY-MM-DD, {_YEARS})."),
     "amount_due": _described(_MONEY_IN, "What was left unpaid when the installment fell due."),
     "channel": {"enum": list(CHANNELS)},
     "outcome": {"enum": list(OUTCOMES_IN_CONTRACT_ORDER)},

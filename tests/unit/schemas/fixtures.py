@@ -188,6 +188,7 @@ _KEYWORDS: dict[str, Any] = {
         else ["not exactly one branch matches"]
     ),
     "allOf": lambda i, arg, s, p: [e for sub in arg for e in schema_errors(i, sub, p)],
+    "not": lambda i, arg, s, p: [] if schema_errors(i, arg, p) else [f"{i!r} matches {arg}"],
     "if": _check_if,
     "then": lambda i, arg, s, p: [],
 }

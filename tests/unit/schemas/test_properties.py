@@ -10,7 +10,7 @@ import orjson
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from schemas.decode import decode_input
+from schemas.decode import SHIPPED_ZONES, decode_input
 from schemas.encode import encode_input_event, input_topic
 from schemas.errors import InvalidEvent
 from schemas.events import (
@@ -24,7 +24,15 @@ from schemas.events import (
     PaymentReceived,
 )
 from tests.unit.schemas.fixtures import DOC_FACTORIES, payment_doc
-from tests.unit.schemas.strategies import input_events, json_values, money
+from tests.unit.schemas.strategies import (
+    END_INSTANT,
+    FIRST_DAY,
+    FIRST_INSTANT,
+    LAST_DAY,
+    input_events,
+    json_values,
+    money,
+)
 
 topics = st.sampled_from(INPUT_TOPICS)
 relaxed = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -51,13 +59,22 @@ def _check_decoded(event: InputEvent) -> None:
     """What the core relies on for every record the decoder lets through."""
     offset = event.header.occurred_at.utcoffset()
     assert offset is not None and offset.total_seconds() == 0
+    assert FIRST_INSTANT <= event.header.occurred_at < END_INSTANT
+    zone = event.header.customer_timezone
+    assert zone is None or zone in SHIPPED_ZONES
     amounts: list[Decimal] = []
+    days = []
     if isinstance(event, PaymentReceived):
         amounts.append(event.amount)
     elif isinstance(event, PaymentMissed):
         amounts.append(event.amount_due)
+        days.append(event.due_date)
     elif event.promise is not None:
         amounts.append(event.promise.amount)
+        days.append(event.promise.date)
+    elif event.arrangement is not None:
+        days.append(event.arrangement.until)
+    assert all(FIRST_DAY <= day <= LAST_DAY for day in days)
     for amount in amounts:
         assert amount > 0
         assert amount.as_tuple().exponent in range(-4, 1)
