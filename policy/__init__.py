@@ -29,8 +29,8 @@ Read accessors (cheap; for the web view and property tests), as functions export
 - ``tier`` (contract tier name), ``days_past_due(state, now)``, ``overdue_amount(state)``
   (also the property ``state.overdue_amount``)
 - money: ``credit``, ``total_paid``, ``total_due``, ``paid_to_installments``,
-  ``paid_not_overdue``; conservation: ``total_paid == paid_to_installments + credit +
-  paid_not_overdue`` and ``total_due == paid_to_installments + overdue_amount``
+  ``paid_not_overdue``, ``held``; conservation: ``total_paid == paid_to_installments +
+  credit + paid_not_overdue + held`` and ``total_due == paid_to_installments + overdue_amount``
 - ``ledger.installments``: ``Installment(installment_id, due_date, amount_due, paid)``,
   oldest due first (fully paid ones leave after 400 days)
 - commitments: ``opted_out`` (tuple of channels), ``ceased``, ``disputed``, ``unreachable``
@@ -52,6 +52,7 @@ from policy.accessors import (
     days_past_due,
     disputed,
     hardship_active,
+    held,
     opted_out,
     overdue_amount,
     paid_not_overdue,
@@ -78,6 +79,7 @@ __all__ = [
     "default_policy",
     "disputed",
     "hardship_active",
+    "held",
     "load_policy",
     "opted_out",
     "overdue_amount",

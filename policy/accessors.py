@@ -2,7 +2,7 @@
 
 Plain functions of the state (and the clock where time matters), so callers never reach
 into the record layout. Money conservation holds for every state the core returns:
-``total_paid == paid_to_installments + credit + paid_not_overdue`` and
+``total_paid == paid_to_installments + credit + paid_not_overdue + held`` and
 ``total_due == paid_to_installments + overdue_amount``.
 """
 
@@ -21,6 +21,7 @@ __all__ = [
     "days_past_due",
     "disputed",
     "hardship_active",
+    "held",
     "opted_out",
     "overdue_amount",
     "paid_not_overdue",
@@ -59,8 +60,14 @@ def paid_to_installments(state: CustomerState) -> Decimal:
 
 
 def paid_not_overdue(state: CustomerState) -> Decimal:
-    """Payments naming an installment the ledger never held (paid on time)."""
+    """Payments made on or before their installment's due date, or whose installment was
+    never reported within the retention period (paid on time)."""
     return state.ledger.paid_not_overdue
+
+
+def held(state: CustomerState) -> Decimal:
+    """Payments naming an installment not reported yet, waiting for its report."""
+    return sum((p.amount for p in state.ledger.held), Decimal(0))
 
 
 def opted_out(state: CustomerState) -> tuple[Channel, ...]:

@@ -23,6 +23,7 @@ from schemas.events import (
     Arrangement,
     Channel,
     ContactResultReported,
+    Promise,
 )
 
 NOT_AN_ATTEMPT = frozenset({"delivered", "opt_out", "cease_contact", "dispute_resolved"})
@@ -51,10 +52,29 @@ def check_arrangement(arrangement: Arrangement, today: date, policy: Policy) -> 
         )
 
 
+def check_promise(promise: Promise, today: date, policy: Policy) -> None:
+    """``date`` must fall no later than ``max_months`` after the event's local date (a date
+    in the past is a promise already due: kept or broken by the payments since)."""
+    latest = add_months(today, policy.arrangement_max_months)
+    if promise.date > latest:
+        raise InvalidEvent(
+            "invalid_field",
+            f"promise.date {promise.date} is after {latest}, {policy.arrangement_max_months}"
+            " months after the event",
+            "promise.date",
+        )
+
+
 def on_outcome(
-    c: Commitments, event: ContactResultReported, at: datetime, today: date, policy: Policy
+    c: Commitments,
+    event: ContactResultReported,
+    at: datetime,
+    today: date,
+    policy: Policy,
+    paid_since: Decimal,
 ) -> OutcomeEffects:
-    """The effect of one contact result on the commitments (``at``: when it happened)."""
+    """The effect of one contact result on the commitments (``at``: when it happened;
+    ``paid_since``: payments already known that were made on or after ``today``)."""
     outcome = event.outcome
     if outcome == "delivered":
         return OutcomeEffects(c, False, False)
@@ -69,9 +89,9 @@ def on_outcome(
     elif outcome in RIGHT_PARTY_OUTCOMES:
         streak, unreachable = 0, False
         if outcome == "promise_to_pay" and event.promise is not None:
-            promise = OpenPromise(event.promise.amount, event.promise.date, today)
+            promise = OpenPromise(event.promise.amount, event.promise.date, today, paid_since)
         elif outcome == "arrangement_agreed" and event.arrangement is not None:
-            arrangement = ActiveArrangement(event.arrangement.type, event.arrangement.until)
+            arrangement = ActiveArrangement(event.arrangement.type, event.arrangement.until, today)
         elif outcome == "dispute":
             disputed = True
         elif outcome == "hardship":
@@ -102,25 +122,30 @@ def on_outcome(
     )
 
 
-def on_payment(c: Commitments, amount: Decimal) -> Commitments:
-    """Payments after a promise count toward keeping it."""
+def on_payment(c: Commitments, amount: Decimal, day: date) -> Commitments:
+    """Payments made (local ``day``) on or after the promise's day count toward keeping it,
+    whenever they arrive."""
     p = c.promise
-    if p is None:
+    if p is None or day < p.made_on:
         return c
     paid = OpenPromise(p.amount, p.date, p.made_on, p.paid_since + amount, p.reminded)
     return replace(c, promise=paid)
 
 
 def on_settled(c: Commitments) -> Commitments:
-    """Nothing overdue any more: an open promise is kept, an arrangement fulfilled."""
-    if c.promise is None and c.arrangement is None:
+    """Nothing overdue any more: an open promise is kept. An arrangement runs on to its
+    ``until`` (a miss due after it was agreed still breaks it): ending it on payoff would
+    make the tier depend on whether a payment or a report arrived first."""
+    if c.promise is None:
         return c
-    return replace(c, promise=None, arrangement=None)
+    return replace(c, promise=None)
 
 
-def on_new_missed(c: Commitments) -> tuple[Commitments, bool]:
-    """A new missed installment breaks an active arrangement (``True`` when it did)."""
-    if c.arrangement is None:
+def on_new_missed(c: Commitments, due_date: date) -> tuple[Commitments, bool]:
+    """A new missed installment due on or after the day an active arrangement was agreed
+    breaks it (``True`` when it did); one due before, reported late, does not."""
+    a = c.arrangement
+    if a is None or (a.agreed_on is not None and due_date < a.agreed_on):
         return c, False
     return replace(c, arrangement=None), True
 
@@ -147,6 +172,7 @@ def advance(c: Commitments, now: datetime, today: date, policy: Policy) -> TimeE
             not promise.reminded
             and today == promise.date - timedelta(days=1)
             and promise.made_on < today
+            and promise.paid_since < promise.amount
         ):
             remind = True
             promise = OpenPromise(

@@ -14,8 +14,8 @@ from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Any, Final, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from schemas.decode import SHIPPED_ZONES
 from schemas.errors import RepaymentStreamError
 from schemas.events import CHANNELS, Channel
 from schemas.outputs import TIERS
@@ -220,10 +220,10 @@ def _build(document: dict[str, Any]) -> Policy:
     if not chosen:
         raise PolicyError(f"profile: unknown profile {profile!r}")
     zone = root.text("default_timezone")
-    try:
-        ZoneInfo(zone)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise PolicyError(f"default_timezone: unknown zone {zone!r}") from exc
+    if zone not in SHIPPED_ZONES:
+        raise PolicyError(
+            f"default_timezone: unknown zone {zone!r} (not in the shipped tz database)"
+        )
     currency = root.text("default_currency")
     if len(currency) != 3 or not currency.isalpha() or not currency.isupper():
         raise PolicyError(f"default_currency: expected an ISO 4217 code, got {currency!r}")

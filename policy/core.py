@@ -8,7 +8,7 @@ contact results), then lets time act (grace ends, windows close), then decides t
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import NamedTuple
 
@@ -64,14 +64,23 @@ class _Facts(NamedTuple):
 
 
 _NO_FACTS = _Facts()
+_DAY = timedelta(days=1)  # the UTC date is within a day of any local one
 
 
-def apply(state: CustomerState | None, event: InputEvent, now: datetime, policy: Policy) -> Step:
-    """Apply one input event at clock ``now`` (aware).
+def apply(
+    state: CustomerState | None,
+    event: InputEvent,
+    now: datetime,
+    policy: Policy,
+    source: str | None = None,
+) -> Step:
+    """Apply one input event at clock ``now`` (aware); ``source`` names the message that
+    carried it (``ids.message_source``).
 
-    A remembered ``event_id`` changes nothing and re-emits the decisions remembered for it.
-    Raises ``InvalidEvent`` for ``currency_mismatch`` and an out-of-range
-    ``arrangement.until``; the caller keeps the old state.
+    A remembered ``event_id`` changes nothing. Its remembered decisions are sent again only
+    when the same message comes again (a redelivery after a crash); another message with
+    that id is a duplicate and decides nothing. Raises ``InvalidEvent`` as ``validate``
+    does; the caller keeps the old state.
     """
     now = as_utc(now)
     header = event.header
@@ -81,27 +90,32 @@ def apply(state: CustomerState | None, event: InputEvent, now: datetime, policy:
         )
     digest = ids.event_digest(header.event_id)
     if seen_index(state.seen, digest) >= 0:
-        return Step(state, remembered(state, header.event_id), True)
+        return Step(state, remembered(state, header.event_id, source), True)
+    validate(state, event, policy)
     tz = header.customer_timezone or state.timezone
     at = min(header.occurred_at, now)
     book, promises, attempts = state.ledger, state.commitments, state.attempts
     currency = state.currency
     facts = _NO_FACTS
     if isinstance(event, PaymentReceived):
-        currency = _same_currency(currency, event.currency)
+        currency = event.currency
+        day = local_date(at, tz)
         owed_before = ledger.overdue(book)
-        book = ledger.apply_payment(book, event.amount, event.installment_id)
-        promises = cm.on_payment(promises, event.amount)
+        book = ledger.apply_payment(book, event.amount, event.installment_id, day)
+        promises = cm.on_payment(promises, event.amount, day)
         if owed_before > 0 and ledger.overdue(book) <= 0:
             promises = cm.on_settled(promises)
     elif isinstance(event, PaymentMissed):
-        currency = _same_currency(currency, event.currency)
+        currency = event.currency
+        owed_before = ledger.overdue(book)
         book, new = ledger.add_missed(book, event.installment_id, event.due_date, event.amount_due)
         if new:
-            promises, broke = cm.on_new_missed(promises)
+            promises, broke = cm.on_new_missed(promises, event.due_date)
             facts = _Facts(new_missed=True, broke_arrangement=broke)
+            if owed_before > 0 and ledger.overdue(book) <= 0:
+                promises = cm.on_settled(promises)
     else:
-        promises, attempts, facts = _contact_result(promises, attempts, event, at, tz, policy)
+        promises, attempts, facts = _contact_result(promises, attempts, book, event, at, tz, policy)
     return _decide(
         state,
         now,
@@ -115,6 +129,7 @@ def apply(state: CustomerState | None, event: InputEvent, now: datetime, policy:
         facts,
         remember_seen(state.seen, digest),
         state.last_tick,
+        source,
     )
 
 
@@ -143,13 +158,40 @@ def tick(state: CustomerState, now: datetime, policy: Policy) -> Step:
     )
 
 
-def remembered(state: CustomerState, caused_by: str) -> tuple[Decision, ...]:
-    """The decisions still remembered for ``caused_by`` (for a duplicate).
+def validate(state: CustomerState | None, event: InputEvent, policy: Policy) -> None:
+    """Raise ``InvalidEvent`` when the event contradicts the state or the policy:
+    ``currency_mismatch``, or ``promise.date`` / ``arrangement.until`` outside the event's
+    local date .. ``arrangement_max_months`` later. Pure and cheap: replay calls it before
+    the event may move its clock."""
+    known = None if state is None else state.currency
+    if isinstance(event, PaymentReceived | PaymentMissed):
+        _same_currency(known, event.currency)
+        return
+    if not isinstance(event, ContactResultReported):
+        return
+    if event.promise is None and event.arrangement is None:
+        return
+    header = event.header
+    zone = header.customer_timezone or (
+        policy.default_timezone if state is None else state.timezone
+    )
+    today = local_date(header.occurred_at, zone)
+    if event.outcome == "arrangement_agreed" and event.arrangement is not None:
+        cm.check_arrangement(event.arrangement, today, policy)
+    if event.outcome == "promise_to_pay" and event.promise is not None:
+        cm.check_promise(event.promise, today, policy)
+
+
+def remembered(
+    state: CustomerState, caused_by: str, source: str | None = None
+) -> tuple[Decision, ...]:
+    """The decisions still remembered for ``caused_by``, when ``source`` is the message that
+    produced them (a redelivery; a group stored without its source counts as one).
 
     Cease contact wins over re-emission: once a customer has asked for silence, a
     re-processed older event brings back its escalations but never its outreach.
     """
-    decisions = memory.recall(state.memory, state.customer_id, caused_by)
+    decisions = memory.recall(state.memory, state.customer_id, caused_by, source)
     if state.commitments.ceased:
         return tuple(d for d in decisions if isinstance(d, RiskEscalation))
     return decisions
@@ -166,18 +208,17 @@ def _same_currency(known: str | None, currency: str) -> str:
 def _contact_result(
     promises: Commitments,
     attempts: tuple[Attempt, ...],
+    book: Ledger,
     event: ContactResultReported,
     at: datetime,
     tz: str,
     policy: Policy,
 ) -> tuple[Commitments, tuple[Attempt, ...], _Facts]:
     today = local_date(at, tz)
-    if event.outcome == "arrangement_agreed" and event.arrangement is not None:
-        cm.check_arrangement(event.arrangement, today, policy)
     right_party = event.outcome in RIGHT_PARTY_OUTCOMES
     counts = event.outcome not in cm.NOT_AN_ATTEMPT
     attempts = record_result(attempts, event.channel, at, event.outreach_id, right_party, counts)
-    effects = cm.on_outcome(promises, event, at, today, policy)
+    effects = cm.on_outcome(promises, event, at, today, policy, ledger.paid_since(book, today))
     facts = _NO_FACTS
     if effects.opened_unreachable or effects.opened_hardship:
         facts = _Facts(
@@ -200,6 +241,7 @@ def _decide(
     facts: _Facts,
     seen: bytes,
     last_tick: datetime | None,
+    source: str | None = None,
 ) -> Step:
     """Time acts, then the tier and the outreach are decided as of ``now``."""
     if (
@@ -209,7 +251,9 @@ def _decide(
         and promises.promise is None
         and promises.arrangement is None
         and not promises.broken_promises
-        and not _prunable(book, now, policy)
+        and not ledger.needs_pruning(
+            book, now.date() + _DAY, policy.paid_installment_retention_days
+        )
     ):
         # Nothing overdue, nothing promised, nothing newly opened, nothing to forget: no
         # rule can decide anything. The common case: a payment on time.
@@ -239,7 +283,9 @@ def _decide(
     bucket = tiers.dpd_bucket(dpd, policy)
     modifiers = tiers.active_modifiers(promises, book, today, policy)
     old = state.tier
-    new = tiers.next_tier(old, bucket, modifiers, promises.arrangement is not None)
+    new = tiers.next_tier(
+        old, bucket, modifiers, tiers.arrangement_ceiling(old, promises, book, policy)
+    )
     cured = old != "current" and new == "current" and owed <= 0
     out_currency = currency or policy.default_currency
     decisions: list[Decision] = []
@@ -298,7 +344,7 @@ def _decide(
             attempts = planner.attempts
     remembered_now = state.memory
     if decisions:
-        remembered_now = memory.remember(remembered_now, decisions, REMEMBERED_DECISIONS)
+        remembered_now = memory.remember(remembered_now, decisions, REMEMBERED_DECISIONS, source)
     new_state = CustomerState(
         state.customer_id,
         tz,
@@ -315,15 +361,6 @@ def _decide(
         remembered_now,
     )
     return Step(new_state, tuple(decisions), False)
-
-
-def _prunable(book: Ledger, now: datetime, policy: Policy) -> bool:
-    """Whether the oldest installment may be old enough to leave the ledger (the UTC date
-    is within a day of the local one, hence the margin)."""
-    if not book.installments:
-        return False
-    age = (now.date() - book.installments[0].due_date).days
-    return age >= policy.paid_installment_retention_days - 1
 
 
 def _wanted_outreach(

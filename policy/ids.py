@@ -46,3 +46,12 @@ def tick_id(now: datetime) -> str:
 def event_digest(event_id: str) -> bytes:
     """8-byte BLAKE2b of an event id: how seen ids are remembered (1,000 in 8 KB)."""
     return blake2b(event_id.encode(), digest_size=8).digest()
+
+
+def message_source(topic: str, partition: int, offset: int) -> str:
+    """Which message carried an event: ``<contract topic>:<partition>:<offset>``, short.
+
+    The same message again is a redelivery (its decisions are sent again); another message
+    with a remembered ``event_id`` is a duplicate (nothing is sent).
+    """
+    return f"{topic.rsplit('.', 1)[-1]}:{partition}:{offset}"

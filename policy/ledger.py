@@ -1,92 +1,188 @@
 """Installments, payment allocation, days past due, money conservation.
 
-Rules: a payment pays the installment it names first (when the ledger holds it), then the
-oldest unpaid installments, then becomes credit; credit pays installments missed later. A
-payment naming an installment the ledger never held was an on-time payment: it is recorded
-as ``paid_not_overdue`` and touches neither the overdue balance nor credit. The same
-``installment_id`` twice is one installment (the first report wins). Invariants, kept by
-every function here: ``total_paid == paid_to_installments + credit + paid_not_overdue`` and
-``total_due == paid_to_installments + overdue``.
+The ledger is a function of the facts it was told, not of their arrival order (contract,
+"Arrival order"):
+
+- a payment naming an installment counts against it when it was made after the due date
+  (local end of day); one made on or before is already reflected in ``amount_due`` and is
+  recorded as ``paid_not_overdue``. When the installment is not reported yet, the payment
+  is ``held`` until its report arrives (at most ``MAX_HELD``, for the retention period);
+- every other payment, and what a named payment pays beyond its installment, is unnamed
+  money: it pays the installments oldest due first, and what is left is ``credit``. It is
+  reallocated whenever an installment is reported, so a report arriving late for an older
+  installment takes the money an ordered history would have given it;
+- the same ``installment_id`` twice is one installment (the first report wins).
+
+Invariants, kept by every function here: ``total_paid == paid_to_installments + credit +
+paid_not_overdue + held`` and ``total_due == paid_to_installments + overdue``.
 """
 
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from typing import Final
 
 from policy.localtime import local_date
-from policy.state import CustomerState, Installment, Ledger
+from policy.records import Payment
+from policy.state import ZERO, CustomerState, Installment, Ledger
+
+MAX_HELD: Final = 16
+"""Payments naming unreported installments kept at most; the oldest is then taken as on time."""
+LATE_ARRIVAL_DAYS: Final = 7
+"""The late-arrival horizon: how far the input topics may lag each other with every rule
+still judging on the facts' own dates (payments are remembered this long for a promise
+reported after them; a broken promise is revisited this long by payments made in time)."""
 
 
 def add_missed(
     ledger: Ledger, installment_id: str, due_date: date, amount_due: Decimal
 ) -> tuple[Ledger, bool]:
-    """Record a missed installment (credit pays it at once); ``False`` if already known."""
+    """Record a missed installment (unnamed money and held payments pay it at once);
+    ``False`` if already known."""
     installments = ledger.installments
     for known in installments:
         if known.installment_id == installment_id:
             return ledger, False
-    paid = min(ledger.credit, amount_due)
-    new = Installment(installment_id, due_date, amount_due, paid)
+    named, not_overdue, held = ZERO, ledger.paid_not_overdue, ledger.held
+    if held:
+        kept = []
+        for payment in held:
+            if payment.installment_id != installment_id:
+                kept.append(payment)
+            elif payment.day > due_date:
+                named += payment.amount
+            else:
+                not_overdue += payment.amount
+        held = tuple(kept)
+    excess = max(named - amount_due, ZERO)
+    new = Installment(installment_id, due_date, amount_due, named - excess, named - excess)
     at = len(installments)
     while at and installments[at - 1].due_date > due_date:
         at -= 1
     return (
-        Ledger(
+        _allocate(
+            ledger,
             installments[:at] + (new,) + installments[at:],
-            ledger.credit - paid,
-            ledger.total_paid,
             ledger.total_due + amount_due,
-            ledger.paid_to_installments + paid,
-            ledger.paid_not_overdue,
+            extra_unnamed=excess,
+            paid_not_overdue=not_overdue,
+            held=held,
         ),
         True,
     )
 
 
-def apply_payment(ledger: Ledger, amount: Decimal, installment_id: str | None) -> Ledger:
-    """Allocate a payment: named installment, then oldest first, then credit."""
-    installments = ledger.installments
-    if installment_id is not None and all(i.installment_id != installment_id for i in installments):
-        return Ledger(
-            installments,
-            ledger.credit,
-            ledger.total_paid + amount,
-            ledger.total_due,
-            ledger.paid_to_installments,
-            ledger.paid_not_overdue + amount,
+def apply_payment(ledger: Ledger, amount: Decimal, installment_id: str | None, day: date) -> Ledger:
+    """Record a payment made on local ``day``: named installment, else held, else unnamed."""
+    recent = ledger.recent + (Payment(day, amount),)
+    if installment_id is None:
+        return _allocate(
+            ledger, ledger.installments, extra_unnamed=amount, paid=amount, recent=recent
         )
-    left = amount
-    updated = list(installments)
-    if installment_id is not None:
-        for index, item in enumerate(updated):
-            if item.installment_id == installment_id:
-                updated[index], left = _pay(item, left)
-                break
-    for index, item in enumerate(updated):
-        if not left:
-            break
-        if item.paid < item.amount_due:
-            updated[index], left = _pay(item, left)
+    index = next(
+        (n for n, i in enumerate(ledger.installments) if i.installment_id == installment_id), -1
+    )
+    if index < 0:
+        held = ledger.held + (Payment(day, amount, installment_id),)
+        not_overdue = ledger.paid_not_overdue
+        while len(held) > MAX_HELD:
+            not_overdue += held[0].amount
+            held = held[1:]
+        return _replace(
+            ledger,
+            total_paid=ledger.total_paid + amount,
+            held=held,
+            paid_not_overdue=not_overdue,
+            recent=recent,
+        )
+    item = ledger.installments[index]
+    if day <= item.due_date:
+        return _replace(
+            ledger,
+            total_paid=ledger.total_paid + amount,
+            paid_not_overdue=ledger.paid_not_overdue + amount,
+            recent=recent,
+        )
+    room = item.amount_due - item.named
+    to_item = min(room, amount)
+    installments = list(ledger.installments)
+    installments[index] = Installment(
+        item.installment_id, item.due_date, item.amount_due, item.paid, item.named + to_item
+    )
+    return _allocate(
+        ledger, tuple(installments), extra_unnamed=amount - to_item, paid=amount, recent=recent
+    )
+
+
+def _allocate(
+    ledger: Ledger,
+    installments: tuple[Installment, ...],
+    total_due: Decimal | None = None,
+    *,
+    extra_unnamed: Decimal = ZERO,
+    paid: Decimal = ZERO,
+    paid_not_overdue: Decimal | None = None,
+    held: tuple[Payment, ...] | None = None,
+    recent: tuple[Payment, ...] | None = None,
+) -> Ledger:
+    """Spread the unnamed money over ``installments`` oldest due first; the rest is credit.
+
+    Unnamed money is what the ledger already allocated beyond named payments, plus its
+    credit, plus ``extra_unnamed``. Recomputed in full: a ledger holds a few installments.
+    """
+    unnamed = ledger.credit + extra_unnamed
+    for item in ledger.installments:
+        unnamed += item.paid - item.named
+    before = sum((i.paid for i in ledger.installments), ZERO)
+    out = []
+    for item in installments:
+        share = min(item.amount_due - item.named, unnamed)
+        unnamed -= share
+        now_paid = item.named + share
+        out.append(
+            item
+            if now_paid == item.paid
+            else Installment(
+                item.installment_id, item.due_date, item.amount_due, now_paid, item.named
+            )
+        )
+    after = sum((i.paid for i in out), ZERO)
     return Ledger(
-        tuple(updated),
-        ledger.credit + left,
-        ledger.total_paid + amount,
+        tuple(out),
+        unnamed,
+        ledger.total_paid + paid,
+        ledger.total_due if total_due is None else total_due,
+        ledger.paid_to_installments + after - before,
+        ledger.paid_not_overdue if paid_not_overdue is None else paid_not_overdue,
+        ledger.held if held is None else held,
+        ledger.recent if recent is None else recent,
+    )
+
+
+def _replace(
+    ledger: Ledger,
+    *,
+    total_paid: Decimal,
+    paid_not_overdue: Decimal,
+    held: tuple[Payment, ...] | None = None,
+    recent: tuple[Payment, ...] | None = None,
+) -> Ledger:
+    return Ledger(
+        ledger.installments,
+        ledger.credit,
+        total_paid,
         ledger.total_due,
-        ledger.paid_to_installments + (amount - left),
-        ledger.paid_not_overdue,
+        ledger.paid_to_installments,
+        paid_not_overdue,
+        ledger.held if held is None else held,
+        ledger.recent if recent is None else recent,
     )
 
 
-def _pay(item: Installment, available: Decimal) -> tuple[Installment, Decimal]:
-    owed = item.amount_due - item.paid
-    if owed <= 0 or available <= 0:
-        return item, available
-    paid = min(owed, available)
-    return (
-        Installment(item.installment_id, item.due_date, item.amount_due, item.paid + paid),
-        available - paid,
-    )
+def paid_since(ledger: Ledger, day: date) -> Decimal:
+    """What the remembered recent payments made on or after local ``day`` add up to."""
+    return sum((p.amount for p in ledger.recent if p.day >= day), ZERO)
 
 
 def overdue(ledger: Ledger) -> Decimal:
@@ -133,19 +229,34 @@ def missed_in_window(ledger: Ledger, today: date, window_days: int) -> int:
 
 
 def prune(ledger: Ledger, today: date, retention_days: int) -> Ledger:
-    """Drop fully paid installments due at least ``retention_days`` ago (bounded state)."""
+    """Forget what no rule reads any more (bounded state): fully paid installments due at
+    least ``retention_days`` ago, held payments as old (taken as paid on time), and recent
+    payments older than ``LATE_ARRIVAL_DAYS``."""
+    if not needs_pruning(ledger, today, retention_days):
+        return ledger
     horizon = today - timedelta(days=retention_days)
-    installments = ledger.installments
-    if not installments or installments[0].due_date > horizon:
-        return ledger
-    kept = tuple(i for i in installments if i.due_date > horizon or i.paid < i.amount_due)
-    if len(kept) == len(installments):
-        return ledger
+    kept = tuple(i for i in ledger.installments if i.due_date > horizon or i.paid < i.amount_due)
+    held = tuple(p for p in ledger.held if p.day > horizon)
+    expired = sum((p.amount for p in ledger.held if p.day <= horizon), ZERO)
+    recent_horizon = today - timedelta(days=LATE_ARRIVAL_DAYS)
     return Ledger(
         kept,
         ledger.credit,
         ledger.total_paid,
         ledger.total_due,
         ledger.paid_to_installments,
-        ledger.paid_not_overdue,
+        ledger.paid_not_overdue + expired,
+        held,
+        tuple(p for p in ledger.recent if p.day > recent_horizon),
     )
+
+
+def needs_pruning(ledger: Ledger, today: date, retention_days: int) -> bool:
+    """Whether ``prune`` on local ``today`` may forget anything (cheap: usually no loop)."""
+    recent_horizon = today - timedelta(days=LATE_ARRIVAL_DAYS)
+    if any(p.day <= recent_horizon for p in ledger.recent):
+        return True
+    horizon = today - timedelta(days=retention_days)
+    if any(p.day <= horizon for p in ledger.held):
+        return True
+    return bool(ledger.installments) and ledger.installments[0].due_date <= horizon

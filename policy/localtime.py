@@ -10,11 +10,13 @@ from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
+from schemas.decode import shipped_zone
 
-@lru_cache(maxsize=1024)
+
 def zone(name: str) -> ZoneInfo:
-    """The ``ZoneInfo`` of an IANA name, parsed once."""
-    return ZoneInfo(name)
+    """The ``ZoneInfo`` of an IANA name, read from the shipped tz database (never the
+    host's, so decisions do not depend on the host), parsed once."""
+    return shipped_zone(name)
 
 
 @lru_cache(maxsize=4096)

@@ -36,17 +36,20 @@ from schemas.outputs import (
 )
 
 NOTHING: Final = b"[]"
-_HEADER: Final = 5  # caused_by, decided_at, days_past_due, overdue_amount, currency
+_HEADER: Final = 6  # caused_by, decided_at, days_past_due, overdue_amount, currency, source
 
 
-def remember(memory: bytes, decisions: Sequence[Decision], limit: int) -> bytes:
-    """``memory`` plus ``decisions`` (one step's), keeping the last ``limit`` decisions."""
+def remember(
+    memory: bytes, decisions: Sequence[Decision], limit: int, source: str | None = None
+) -> bytes:
+    """``memory`` plus ``decisions`` (one step's, carried by message ``source``), keeping
+    the last ``limit`` decisions."""
     groups: list[list[Any]] = orjson.loads(memory)
     for d in decisions:
         if not groups or groups[-1][0] != d.caused_by:
             decided = instant(d.decided_at)
             overdue = str(d.overdue_amount)
-            groups.append([d.caused_by, decided, d.days_past_due, overdue, d.currency])
+            groups.append([d.caused_by, decided, d.days_past_due, overdue, d.currency, source])
         groups[-1].append(_item(d))
     excess = sum(map(len, groups)) - _HEADER * len(groups) - limit
     while excess > 0:
@@ -72,17 +75,27 @@ def _item(d: Decision) -> list[Any]:
     ]
 
 
-def recall(memory: bytes, customer_id: str, caused_by: str | None = None) -> tuple[Decision, ...]:
-    """The remembered decisions (only those ``caused_by`` that id, when given), oldest first."""
+def recall(
+    memory: bytes, customer_id: str, caused_by: str | None = None, source: str | None = None
+) -> tuple[Decision, ...]:
+    """The remembered decisions, oldest first: all, or only those ``caused_by`` that id
+    and carried by message ``source`` (a group stored without a source matches any)."""
     decisions: list[Decision] = []
     for group in orjson.loads(memory):
-        if caused_by is None or group[0] == caused_by:
+        if caused_by is None or (
+            group[0] == caused_by and (group[5] is None or group[5] == source)
+        ):
             decisions.extend(_expand(customer_id, group))
     return tuple(decisions)
 
 
+def upgrade_v1(groups: list[Any]) -> list[Any]:
+    """Version-1 groups had no source: insert ``None`` (re-sent on any redelivery)."""
+    return [[*g[:5], None, *g[5:]] for g in groups]
+
+
 def _expand(customer_id: str, group: list[Any]) -> list[Decision]:
-    caused_by, decided, dpd, overdue_text, currency, *items = group
+    caused_by, decided, dpd, overdue_text, currency, _source, *items = group
     decided_at = from_instant(decided)
     assert decided_at is not None
     overdue = Decimal(overdue_text)

@@ -54,18 +54,38 @@ def _fast_init(cls: _T) -> _T:
 @_fast_init
 @dataclass(frozen=True, slots=True)
 class Installment:
-    """A missed installment: ``amount_due`` when it fell due, ``paid`` towards it since."""
+    """A missed installment: ``amount_due`` when it fell due, ``paid`` towards it since.
+
+    ``named`` is the part of ``paid`` that came from payments naming this installment; the
+    rest is its share of the unnamed money, allocated oldest due first (``policy.ledger``).
+    """
 
     installment_id: str
     due_date: date
     amount_due: Decimal
     paid: Decimal = ZERO
+    named: Decimal = ZERO
+
+
+@_fast_init
+@dataclass(frozen=True, slots=True)
+class Payment:
+    """A payment on local ``day``: one naming an installment the ledger does not hold yet
+    (``held``), or a recent one that a promise reported late may still count."""
+
+    day: date
+    amount: Decimal
+    installment_id: str | None = None
 
 
 @_fast_init
 @dataclass(frozen=True, slots=True)
 class Ledger:
-    """Installments oldest due first, credit, and running totals for money conservation."""
+    """Installments oldest due first, credit, and running totals for money conservation.
+
+    ``held``: payments naming an installment not reported yet (their report may arrive
+    later); ``recent``: the last days' payments, for a promise reported after them.
+    """
 
     installments: tuple[Installment, ...] = ()
     credit: Decimal = ZERO
@@ -73,6 +93,8 @@ class Ledger:
     total_due: Decimal = ZERO
     paid_to_installments: Decimal = ZERO
     paid_not_overdue: Decimal = ZERO
+    held: tuple[Payment, ...] = ()
+    recent: tuple[Payment, ...] = ()
 
 
 @_fast_init
@@ -104,6 +126,7 @@ class ActiveArrangement:
 
     type: str
     until: date
+    agreed_on: date | None = None  # local date it was agreed (None: stored before 0.2)
 
 
 @_fast_init

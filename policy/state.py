@@ -17,6 +17,7 @@ from typing import Any, Final
 import orjson
 
 from policy.compact import CHANNEL_INDEX, TIER_INDEX, from_instant, instant, mask, unmask
+from policy.memory import upgrade_v1
 from policy.records import (
     DIGEST_SIZE,
     EMPTY_LEDGER,
@@ -32,6 +33,7 @@ from policy.records import (
     Installment,
     Ledger,
     OpenPromise,
+    Payment,
     remember_seen,
     seen_index,
 )
@@ -63,7 +65,7 @@ __all__ = [
     "seen_index",
 ]
 
-STATE_VERSION: Final = 1
+STATE_VERSION: Final = 2
 
 
 class StateError(RepaymentStreamError):
@@ -73,7 +75,13 @@ class StateError(RepaymentStreamError):
     """
 
 
-UPGRADES: dict[int, Callable[[list[Any]], list[Any]]] = {}
+def _upgrade_v1(data: list[Any]) -> list[Any]:
+    """Version 2 added where remembered decisions came from; the rest only grew optional
+    trailing items (named payments, held and recent payments, the arrangement's date)."""
+    return [*data[:-1], upgrade_v1(data[-1])]
+
+
+UPGRADES: dict[int, Callable[[list[Any]], list[Any]]] = {1: _upgrade_v1}
 """``UPGRADES[n]`` turns a version-``n`` array into a version ``n + 1`` array."""
 
 
@@ -90,17 +98,7 @@ def encode_state(state: CustomerState) -> bytes:
             TIER_INDEX[state.tier],
             TIER_INDEX[state.basis_bucket],
             mask(state.basis_modifiers, MODIFIERS),
-            [
-                [
-                    [i.installment_id, i.due_date.toordinal(), str(i.amount_due), str(i.paid)]
-                    for i in ledger.installments
-                ],
-                str(ledger.credit),
-                str(ledger.total_paid),
-                str(ledger.total_due),
-                str(ledger.paid_to_installments),
-                str(ledger.paid_not_overdue),
-            ],
+            _encode_ledger(ledger),
             [
                 None
                 if p is None
@@ -111,7 +109,7 @@ def encode_state(state: CustomerState) -> bytes:
                     str(p.paid_since),
                     int(p.reminded),
                 ],
-                None if a is None else [ARRANGEMENT_TYPES.index(a.type), a.until.toordinal()],
+                None if a is None else _encode_arrangement(a),
                 [d.toordinal() for d in c.broken_promises],
                 instant(c.hardship_until),
                 c.disputed | c.ceased << 1 | c.unreachable << 2,
@@ -125,6 +123,36 @@ def encode_state(state: CustomerState) -> bytes:
             orjson.Fragment(state.memory),
         ]
     )
+
+
+def _encode_ledger(ledger: Ledger) -> list[Any]:
+    """Optional items trail (a named share, held and recent payments): most have none."""
+    out: list[Any] = [
+        [_encode_installment(i) for i in ledger.installments],
+        str(ledger.credit),
+        str(ledger.total_paid),
+        str(ledger.total_due),
+        str(ledger.paid_to_installments),
+        str(ledger.paid_not_overdue),
+    ]
+    if ledger.held or ledger.recent:
+        out.append([[p.installment_id, p.day.toordinal(), str(p.amount)] for p in ledger.held])
+        out.append([[p.day.toordinal(), str(p.amount)] for p in ledger.recent])
+    return out
+
+
+def _encode_installment(i: Installment) -> list[Any]:
+    item = [i.installment_id, i.due_date.toordinal(), str(i.amount_due), str(i.paid)]
+    if i.named:
+        item.append(str(i.named))
+    return item
+
+
+def _encode_arrangement(a: ActiveArrangement) -> list[Any]:
+    item = [ARRANGEMENT_TYPES.index(a.type), a.until.toordinal()]
+    if a.agreed_on is not None:
+        item.append(a.agreed_on.toordinal())
+    return item
 
 
 def _encode_attempt(attempt: Attempt) -> list[Any]:
@@ -188,7 +216,8 @@ def _decode_current(data: list[Any]) -> CustomerState:
         seen,
         recent,
     ) = data
-    installments, credit, total_paid, total_due, to_installments, not_overdue = ledger
+    installments, credit, total_paid, total_due, to_installments, not_overdue, *extra = ledger
+    held, recent_payments = extra if extra else ([], [])
     return CustomerState(
         customer_id=customer_id,
         timezone=zone,
@@ -197,15 +226,14 @@ def _decode_current(data: list[Any]) -> CustomerState:
         basis_bucket=TIERS[basis],
         basis_modifiers=unmask(modifiers, MODIFIERS),
         ledger=Ledger(
-            tuple(
-                Installment(i, date.fromordinal(d), Decimal(a), Decimal(p))
-                for i, d, a, p in installments
-            ),
+            tuple(_decode_installment(*i) for i in installments),
             Decimal(credit),
             Decimal(total_paid),
             Decimal(total_due),
             Decimal(to_installments),
             Decimal(not_overdue),
+            tuple(Payment(date.fromordinal(d), Decimal(a), i) for i, d, a in held),
+            tuple(Payment(date.fromordinal(d), Decimal(a)) for d, a in recent_payments),
         ),
         commitments=_decode_commitments(commit),
         attempts=tuple(_decode_attempt(a) for a in attempts),
@@ -213,6 +241,14 @@ def _decode_current(data: list[Any]) -> CustomerState:
         last_tick=from_instant(last_tick),
         seen=base64.b64decode(seen),
         memory=orjson.dumps(recent),
+    )
+
+
+def _decode_installment(
+    installment_id: str, due: int, amount_due: str, paid: str, named: str = "0"
+) -> Installment:
+    return Installment(
+        installment_id, date.fromordinal(due), Decimal(amount_due), Decimal(paid), Decimal(named)
     )
 
 
@@ -235,7 +271,11 @@ def _decode_commitments(commit: list[Any]) -> Commitments:
         ),
         arrangement=None
         if arrangement is None
-        else ActiveArrangement(ARRANGEMENT_TYPES[arrangement[0]], date.fromordinal(arrangement[1])),
+        else ActiveArrangement(
+            ARRANGEMENT_TYPES[arrangement[0]],
+            date.fromordinal(arrangement[1]),
+            date.fromordinal(arrangement[2]) if len(arrangement) > 2 else None,
+        ),
         broken_promises=tuple(date.fromordinal(d) for d in broken),
         hardship_until=from_instant(hardship_until),
         disputed=bool(flags & 1),

@@ -2,19 +2,21 @@
 
 Tier = DPD bucket, one step higher when any modifier holds (never out of ``current``, never
 above ``severe``; ``charge_off`` is reached by DPD alone). While an arrangement is active
-the tier may fall but not rise. An escalation is emitted on every change of tier and only
-then; its reasons say what changed since the last change of tier.
+the tier may fall but not rise above what the facts give on the day it was agreed. An
+escalation is emitted on every change of tier and only then; its reasons say what changed
+since the last change of tier.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Final
 
 from policy import ids
 from policy.config import Policy
-from policy.ledger import missed_in_window
+from policy.ledger import dpd_on, missed_in_window
 from policy.state import MODIFIERS, Commitments, Ledger
 from schemas.outputs import TIERS, RiskEscalation
 
@@ -58,12 +60,35 @@ def tier_for(bucket: str, modifiers: tuple[str, ...]) -> str:
     return bucket
 
 
-def next_tier(current: str, bucket: str, modifiers: tuple[str, ...], frozen: bool) -> str:
-    """The new tier; ``frozen`` (an active arrangement) forbids going up."""
+def next_tier(current: str, bucket: str, modifiers: tuple[str, ...], ceiling: str | None) -> str:
+    """The new tier, never above ``ceiling`` (an active arrangement's; ``arrangement_ceiling``)."""
     target = tier_for(bucket, modifiers)
-    if frozen and RANK[target] > RANK[current]:
-        return current
+    if ceiling is not None and RANK[target] > RANK[ceiling]:
+        return ceiling
     return target
+
+
+def arrangement_ceiling(
+    current: str, commitments: Commitments, ledger: Ledger, policy: Policy
+) -> str | None:
+    """While an arrangement is active the tier may fall but not rise: it is capped at the
+    tier the facts give on the day it was agreed (the agreement itself is a right-party
+    contact, so no unreachable episode is open then). A fact dated before that day but
+    reported later raises the cap as an ordered history would have; later facts cannot.
+    Arrangements stored without their day keep the tier they found."""
+    a = commitments.arrangement
+    if a is None:
+        return None
+    if a.agreed_on is None:
+        return current
+    day = a.agreed_on
+    then = replace(
+        commitments,
+        unreachable=False,
+        broken_promises=tuple(d for d in commitments.broken_promises if d <= day),
+    )
+    bucket = dpd_bucket(dpd_on(ledger, day), policy)
+    return tier_for(bucket, active_modifiers(then, ledger, day, policy))
 
 
 def escalation_reasons(

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from policy import days_past_due, overdue_amount
 from policy.config import ContactProfile
+from policy.localtime import zone
 from policy.state import CustomerState
 from schemas.encode import decision_to_dict
 from schemas.outputs import Decision, OutreachNeeded
@@ -70,7 +70,7 @@ def deferred_rule(decision: Decision, timezone: str, profile: ContactProfile) ->
     """
     if not isinstance(decision, OutreachNeeded) or decision.not_before <= decision.decided_at:
         return None
-    local = decision.decided_at.astimezone(ZoneInfo(timezone))
+    local = decision.decided_at.astimezone(zone(timezone))
     minute = local.hour * 60 + local.minute
     for channel, start, end in profile.quiet_hours:
         if channel != decision.channel:

@@ -21,7 +21,8 @@ def test_accessors__read_money_tier_and_commitments() -> None:
     assert policy.tier(s) == "current"
     assert (policy.total_paid(s), policy.total_due(s)) == (Decimal("135.00"), Decimal("150.00"))
     assert policy.paid_to_installments(s) == Decimal("130.00")
-    assert (policy.credit(s), policy.paid_not_overdue(s)) == (Decimal(0), Decimal("5.00"))
+    assert (policy.credit(s), policy.paid_not_overdue(s)) == (Decimal(0), Decimal(0))
+    assert policy.held(s) == Decimal("5.00")  # its installment may still be reported
     assert policy.overdue_amount(s) == Decimal("20.00") == s.overdue_amount
     assert policy.days_past_due(s, NOW + 5 * HOUR) == 0
     assert policy.opted_out(s) == ("sms",)

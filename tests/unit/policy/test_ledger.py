@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
-from policy import days_past_due, overdue_amount
+from policy import days_past_due, held, overdue_amount
 from policy.ledger import add_missed, apply_payment, dpd_on, prune
 from policy.state import Installment, Ledger
 
@@ -47,10 +47,11 @@ def test_payment_beyond_everything__becomes_credit_that_pays_later_missed() -> N
     assert overdue_amount(c.current) == Decimal("30.00")
 
 
-def test_payment_naming_unknown_installment__is_paid_not_overdue_and_leaves_balance() -> None:
+def test_payment_naming_unknown_installment__waits_for_its_report_and_leaves_balance() -> None:
     c = two_missed()
     c.apply(make_payment("70.00", installment_id="on-time-7"))
-    assert c.current.paid_not_overdue == Decimal("70.00")
+    assert held(c.current) == Decimal("70.00")
+    assert c.current.paid_not_overdue == 0
     assert c.current.credit == 0
     assert overdue_amount(c.current) == Decimal("200.00")
 
@@ -107,16 +108,19 @@ def test_days_past_due__is_zero_when_nothing_overdue_or_due_in_future() -> None:
 
 def test_allocation__conserves_money() -> None:
     ledger = Ledger()
-    ledger = apply_payment(ledger, Decimal("40"), None)
+    ledger = apply_payment(ledger, Decimal("40"), None, TODAY)
     ledger, _ = add_missed(ledger, "a", TODAY - timedelta(days=9), Decimal("100"))
-    ledger = apply_payment(ledger, Decimal("30"), "a")
-    ledger = apply_payment(ledger, Decimal("12"), "never-missed")
+    ledger = apply_payment(ledger, Decimal("30"), "a", TODAY)
+    ledger = apply_payment(ledger, Decimal("12"), "never-missed", TODAY)
     ledger, _ = add_missed(ledger, "b", TODAY, Decimal("50"))
-    ledger = apply_payment(ledger, Decimal("100"), None)
+    ledger = apply_payment(ledger, Decimal("100"), None, TODAY)
     owed = sum((i.amount_due - i.paid for i in ledger.installments), Decimal(0))
+    on_hold = sum((p.amount for p in ledger.held), Decimal(0))
     assert ledger.total_paid == Decimal("182")
+    assert on_hold == Decimal("12")
     assert (
-        ledger.total_paid == ledger.paid_to_installments + ledger.credit + ledger.paid_not_overdue
+        ledger.total_paid
+        == ledger.paid_to_installments + ledger.credit + ledger.paid_not_overdue + on_hold
     )
     assert ledger.total_due == ledger.paid_to_installments + owed
     assert (ledger.credit, owed) == (Decimal("20"), Decimal(0))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from collections import Counter
 from collections.abc import Iterator
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -19,6 +19,7 @@ from hypothesis import HealthCheck, given, settings
 
 import policy
 from policy import apply, days_past_due, overdue_amount, tick
+from policy.ledger import MAX_HELD
 from policy.state import REMEMBERED_DECISIONS, decode_state, encode_state
 from schemas.events import (
     FAILED_OUTCOMES,
@@ -296,24 +297,44 @@ def test_days_past_due__counts_local_days_from_the_oldest_installment_still_owed
 def test_money__is_conserved_between_payments_installments_credit_and_overdue(
     history: History,
 ) -> None:
+    """The oracle follows the contract's "Arrival order" rules: a named payment made after
+    its installment's due date pays it, one made on or before is paid on time, and one whose
+    installment is not reported yet waits for the report (the oldest beyond 16 is on time)."""
     paid = due = not_overdue = Decimal(0)
+    waiting: list[tuple[str, date, Decimal]] = []
     for a in new_steps(run(history)):
         s = a.step.state
-        held = {i.installment_id for i in a.before.ledger.installments} if a.before else set()
-        if isinstance(a.event, PaymentReceived):
-            paid += a.event.amount
-            if a.event.installment_id is not None and a.event.installment_id not in held:
-                not_overdue += a.event.amount
-        elif isinstance(a.event, PaymentMissed) and a.event.installment_id not in held:
-            due += a.event.amount_due
+        known = (
+            {i.installment_id: i.due_date for i in a.before.ledger.installments} if a.before else {}
+        )
+        event = a.event
+        if isinstance(event, PaymentReceived):
+            paid += event.amount
+            day = min(event.header.occurred_at, a.now).astimezone(ZoneInfo(a.zone)).date()
+            if event.installment_id is None:
+                pass
+            elif event.installment_id not in known:
+                waiting.append((event.installment_id, day, event.amount))
+                while len(waiting) > MAX_HELD:
+                    not_overdue += waiting.pop(0)[2]
+            elif day <= known[event.installment_id]:
+                not_overdue += event.amount
+        elif isinstance(event, PaymentMissed) and event.installment_id not in known:
+            due += event.amount_due
+            for held in [w for w in waiting if w[0] == event.installment_id]:
+                waiting.remove(held)
+                if held[1] <= event.due_date:
+                    not_overdue += held[2]
+        on_hold = sum((w[2] for w in waiting), Decimal(0))
         assert policy.total_paid(s) == paid == s.total_paid
         assert policy.total_due(s) == due == s.total_due
         assert policy.paid_not_overdue(s) == not_overdue
+        assert policy.held(s) == on_hold
         credit, to_installments = policy.credit(s), policy.paid_to_installments(s)
-        assert policy.total_paid(s) == to_installments + credit + not_overdue
+        assert policy.total_paid(s) == to_installments + credit + not_overdue + on_hold
         assert policy.total_due(s) == to_installments + overdue_amount(s)
         # Credit exists only once every missed installment is paid (it pays later ones).
-        net = paid - not_overdue - due
+        net = paid - not_overdue - on_hold - due
         assert (credit, overdue_amount(s)) == ((net, 0) if net >= 0 else (0, -net)), (paid, due)
 
 
