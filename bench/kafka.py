@@ -10,6 +10,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from schemas.events import INPUT_TOPICS
 from schemas.outputs import OUTPUT_TOPICS
+from streams.topics import DEAD_LETTER_MAX_BYTES, MAX_MESSAGE_BYTES
 
 CONTRACT_NAMESPACE = "repayments"
 
@@ -30,13 +31,21 @@ def output_topics(namespace: str) -> list[str]:
 async def ensure_topics(
     bootstrap: str, names: Iterable[str], partitions: int, config: dict[str, str] | None = None
 ) -> None:
-    """Create the topics that do not exist yet (the worker expects co-partitioned inputs)."""
+    """Create the topics that do not exist yet (the worker expects co-partitioned inputs).
+
+    A dead-letter topic gets the size limit the worker checks at start.
+    """
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:
         existing = set(await admin.list_topics())
         wanted = [
-            NewTopic(name, num_partitions=partitions, replication_factor=1, topic_configs=config)
+            NewTopic(
+                name,
+                num_partitions=partitions,
+                replication_factor=1,
+                topic_configs=_topic_config(name, config),
+            )
             for name in names
             if name not in existing
         ]
@@ -44,6 +53,12 @@ async def ensure_topics(
             await admin.create_topics(wanted)
     finally:
         await admin.close()
+
+
+def _topic_config(name: str, config: dict[str, str] | None) -> dict[str, str] | None:
+    if not name.endswith(".dead-letter"):
+        return config
+    return {**(config or {}), MAX_MESSAGE_BYTES: str(DEAD_LETTER_MAX_BYTES)}
 
 
 class GroupOffsets:

@@ -53,6 +53,11 @@ def create_app(settings: Settings, policy: Policy | None = None) -> faust.App:
         topic_allow_declare=True,
         table_standby_replicas=1,
         broker_session_timeout=SESSION_TIMEOUT_SECONDS,
+        # acks=all: a write is acknowledged once every in-sync replica has it (with the
+        # topics' min.insync.replicas 2 of 3, a leader crash loses no acknowledged record).
+        # Faust's default, pinned. aiokafka keeps one request in flight per partition, so its
+        # retries keep the order; a retried record may be written twice, same decision id.
+        producer_acks=-1,
         producer_max_request_size=DEAD_LETTER_MAX_BYTES,
         producer_linger=settings.producer_linger_ms / 1000,
         web_enabled=True,

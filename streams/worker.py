@@ -3,6 +3,9 @@
 Configuration comes from the environment (``streams.settings.ENV_VARS``); the only option
 is ``--loglevel``, which overrides ``REPAYMENT_LOG_LEVEL``. SIGTERM/SIGINT stop the worker
 cleanly (streams drained, producer flushed, offsets committed).
+
+Before Faust starts, the worker checks that an existing dead-letter topic takes every dead
+letter it may write (``streams.topics.check_dead_letter_topic``): exit 78 when it does not.
 """
 
 from __future__ import annotations
@@ -19,7 +22,8 @@ from streams.settings import Settings, SettingsError
 
 log = logging.getLogger("repayment.worker")
 
-EXIT_CONFIG = 78  # EX_CONFIG: the environment holds a value the worker cannot run with
+EXIT_CONFIG = 78  # EX_CONFIG: an environment variable or a topic config it cannot run with
+EXIT_BROKER = 1  # what Faust exits with when it cannot reach the brokers at start
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -46,6 +50,10 @@ def main(argv: list[str]) -> int:
         return EXIT_CONFIG
     level = args.loglevel or settings.log_level
     logging.config.dictConfig(logging_config(level))
+
+    code = check_topics(settings)
+    if code is not None:
+        return code
 
     import faust
 
@@ -78,6 +86,38 @@ def main(argv: list[str]) -> int:
         code = exit_.code
         return code if isinstance(code, int) else (0 if code is None else 1)
     return 0
+
+
+def check_topics(settings: Settings) -> int | None:
+    """Check the existing topics the worker cannot run with; an exit code when it must not start."""
+    from aiokafka.errors import KafkaError
+
+    from streams.topics import DEAD_LETTER_MAX_BYTES, TopicConfigError, check_dead_letter_topic
+
+    topic = settings.topic("dead-letter")
+    try:
+        found = check_dead_letter_topic(settings)
+    except TopicConfigError as exc:
+        log.critical(str(exc), extra=log_event("config_error", topic=topic, **exc.fields))
+        return EXIT_CONFIG
+    except (KafkaError, OSError, TimeoutError) as exc:
+        log.critical(
+            f"cannot check topic {topic}: the brokers did not answer ({exc!r})",
+            extra=log_event("broker_unavailable", brokers=settings.bootstrap_servers),
+        )
+        return EXIT_BROKER
+    log.info(
+        "dead-letter topic checked"
+        if found is not None
+        else "dead-letter topic absent; the worker creates it",
+        extra=log_event(
+            "dead_letter_topic_checked",
+            topic=topic,
+            max_message_bytes=found,
+            needed=DEAD_LETTER_MAX_BYTES,
+        ),
+    )
+    return None
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ import os
 import secrets
 import socket
 import subprocess
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,7 +20,10 @@ from typing import Any
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import KafkaError
+
+from streams.topics import DEAD_LETTER_MAX_BYTES, MAX_MESSAGE_BYTES
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 KAFKA_SH = REPO_ROOT / "deploy" / "kafka" / "kafka.sh"
@@ -103,6 +106,11 @@ class LocalCluster:
     @property
     def bootstrap(self) -> str:
         return ",".join(f"127.0.0.1:{self.base_port + 2 * i}" for i in range(self.size))
+
+    @property
+    def node_ids(self) -> list[int]:
+        """The nodes' ``node.id``s (also their 1-based numbers for ``kill_node`` and co)."""
+        return list(range(1, self.size + 1))
 
     @property
     def _env(self) -> dict[str, str]:
@@ -192,9 +200,20 @@ class TopicNamespace:
         return f"{self.name}.{suffix}"
 
     async def create(self, suffixes: Iterable[str] = CONTRACT_SUFFIXES) -> list[str]:
-        """Create the topics and wait until every partition has a leader."""
+        """Create the topics and wait until every partition has a leader.
+
+        The dead-letter topic gets the size limit the worker checks at start, as the worker,
+        docker-compose and the Kubernetes job create it.
+        """
         names = [self.topic(suffix) for suffix in suffixes]
-        await create_topics(self.bootstrap, names, self.partitions, self.replication)
+        dead_letter = {MAX_MESSAGE_BYTES: str(DEAD_LETTER_MAX_BYTES)}
+        await create_topics(
+            self.bootstrap,
+            names,
+            self.partitions,
+            self.replication,
+            configs={self.topic("dead-letter"): dead_letter},
+        )
         self.created.extend(names)
         return names
 
@@ -204,14 +223,33 @@ def new_namespace_name() -> str:
 
 
 async def create_topics(
-    bootstrap: str, names: list[str], partitions: int, replication: int, timeout: float = 30.0
+    bootstrap: str,
+    names: list[str],
+    partitions: int,
+    replication: int,
+    timeout: float = 30.0,
+    *,
+    assignments: Mapping[int, Sequence[int]] | None = None,
+    configs: Mapping[str, Mapping[str, str]] | None = None,
 ) -> None:
+    """Create ``names`` and wait for their leaders.
+
+    ``assignments`` (partition -> broker ids, the first one the preferred leader, see
+    ``replicas_led_by``) places every partition explicitly instead of ``replication``;
+    ``configs`` holds topic configs by topic name.
+    """
+
+    def new_topic(name: str) -> NewTopic:
+        topic_configs = dict((configs or {}).get(name, {}))
+        if assignments is None:
+            return NewTopic(name, partitions, replication, topic_configs=topic_configs)
+        placed = {p: list(nodes) for p, nodes in assignments.items()}
+        return NewTopic(name, -1, -1, replica_assignments=placed, topic_configs=topic_configs)
+
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:
-        response = await admin.create_topics(
-            [NewTopic(name, partitions, replication) for name in names]
-        )
+        response = await admin.create_topics([new_topic(name) for name in names])
         failed = [(t[0], t[1]) for t in response.topic_errors if t[1] != 0]
         if failed:
             raise KafkaError(f"create_topics failed (topic, error code): {failed}")
@@ -237,6 +275,86 @@ async def _wait_for_leaders(
         if asyncio.get_running_loop().time() > deadline:
             raise TimeoutError(f"topics without leaders after {timeout}s: {names}")
         await asyncio.sleep(0.1)
+
+
+def replicas_led_by(
+    leader: int, nodes: Sequence[int], partitions: int, replication: int
+) -> dict[int, list[int]]:
+    """A replica assignment in which ``leader`` is the first (preferred) replica of every
+    partition; the followers rotate over the other nodes."""
+    others = [n for n in nodes if n != leader]
+    if replication - 1 > len(others):
+        raise ValueError(f"replication {replication} needs more nodes than {list(nodes)}")
+    return {
+        p: [leader, *[others[(p + i) % len(others)] for i in range(replication - 1)]]
+        for p in range(partitions)
+    }
+
+
+@dataclass(frozen=True)
+class PartitionLayout:
+    """Where one partition lives: its leader, replicas and in-sync replicas (broker ids)."""
+
+    leader: int
+    replicas: tuple[int, ...]
+    isr: tuple[int, ...]
+
+
+async def partition_layouts(
+    bootstrap: str, topics: list[str]
+) -> dict[str, dict[int, PartitionLayout]]:
+    """Leader, replicas and ISR of every partition of ``topics`` (from the metadata)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        described = await admin.describe_topics(topics)
+    finally:
+        await admin.close()
+    layouts: dict[str, dict[int, PartitionLayout]] = {}
+    for topic in described:
+        if topic["error_code"] != 0:
+            raise KafkaError(f"describe_topics {topic['topic']}: error {topic['error_code']}")
+        layouts[topic["topic"]] = {
+            p["partition"]: PartitionLayout(p["leader"], tuple(p["replicas"]), tuple(p["isr"]))
+            for p in topic["partitions"]
+        }
+    return layouts
+
+
+async def topic_configs(bootstrap: str, topics: list[str]) -> dict[str, dict[str, str]]:
+    """The effective configs of ``topics`` (explicit or inherited from the broker)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        responses = await admin.describe_configs(
+            [ConfigResource(ConfigResourceType.TOPIC, name) for name in topics]
+        )
+    finally:
+        await admin.close()
+    found: dict[str, dict[str, str]] = {}
+    for response in responses:
+        for error_code, error_message, _type, name, entries in response.resources:
+            if error_code != 0:
+                raise KafkaError(f"describe_configs {name}: {error_code} {error_message}")
+            found[name] = {entry[0]: entry[1] for entry in entries}
+    return found
+
+
+async def group_coordinator(bootstrap: str, group: str, timeout: float = 30.0) -> int:
+    """The broker id coordinating ``group`` (the first ask creates ``__consumer_offsets``)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            try:
+                return await admin.find_coordinator(group)
+            except KafkaError:
+                if asyncio.get_running_loop().time() > deadline:
+                    raise
+                await asyncio.sleep(0.2)
+    finally:
+        await admin.close()
 
 
 async def delete_topics_with_prefix(bootstrap: str, prefix: str) -> None:

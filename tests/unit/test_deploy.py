@@ -25,6 +25,7 @@ import yaml
 
 from streams.metrics import Metrics
 from streams.settings import ENV_VARS, Settings
+from streams.topics import DEAD_LETTER_MAX_BYTES
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
@@ -130,6 +131,108 @@ def test_compose__topics_are_created_as_the_worker_expects(
     assert topics["REPLICATION"] == worker_env["REPAYMENT_REPLICATION"]
     assert services["worker"]["depends_on"]["topics"]["condition"] == (
         "service_completed_successfully"
+    )
+
+
+CONTRACT_SUFFIXES = (
+    "payments",
+    "missed-payments",
+    "contact-results",
+    "clock-ticks",
+    "risk-escalations",
+    "outreach-needed",
+    "dead-letter",
+)
+
+
+def run_topic_script(script: str, env: dict[str, str], tmp_path: Path) -> list[list[str]]:
+    """Run a topic-creating script against stub Kafka tools; every tool call's arguments."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    calls = tmp_path / "calls"
+    for tool in ("kafka-topics.sh", "kafka-configs.sh"):
+        stub = bin_dir / tool
+        stub.write_text(
+            '#!/bin/bash\n{ printf %s "$(basename "$0")"; printf "\\t%s" "$@"; echo; }'
+            f" >> {calls}\n"
+        )
+        stub.chmod(0o755)
+    assert "/opt/kafka/bin/" in script
+    subprocess.run(
+        ["bash", "-c", script.replace("/opt/kafka/bin/", f"{bin_dir}/")],
+        env={"PATH": os.environ["PATH"], **env},
+        check=True,
+        timeout=30,
+    )
+    return [line.split("\t") for line in calls.read_text().splitlines()]
+
+
+def option(call: list[str], name: str) -> str:
+    return call[call.index(name) + 1]
+
+
+def assert_creates_the_topics_with_the_dead_letter_limit(
+    calls: list[list[str]], bootstrap: str, env: dict[str, str]
+) -> None:
+    """Every contract topic co-partitioned; the dead-letter topic with its size limit, also
+    set on an existing one (``--if-not-exists`` leaves an existing topic as it is)."""
+    namespace, partitions, replication = env["NAMESPACE"], env["PARTITIONS"], env["REPLICATION"]
+    limit = f"max.message.bytes={DEAD_LETTER_MAX_BYTES}"
+    created = {option(c, "--topic"): c for c in calls if c[0] == "kafka-topics.sh"}
+    assert set(created) == {f"{namespace}.{suffix}" for suffix in CONTRACT_SUFFIXES}
+    for name, call in created.items():
+        assert "--create" in call and "--if-not-exists" in call
+        assert option(call, "--bootstrap-server") == bootstrap
+        assert (option(call, "--partitions"), option(call, "--replication-factor")) == (
+            partitions,
+            replication,
+        )
+        configs = [v for k, v in zip(call, call[1:], strict=False) if k == "--config"]
+        assert configs == ([limit] if name == f"{namespace}.dead-letter" else [])
+    (altered,) = [c for c in calls if c[0] == "kafka-configs.sh"]
+    assert "--alter" in altered and option(altered, "--bootstrap-server") == bootstrap
+    assert (option(altered, "--entity-type"), option(altered, "--entity-name")) == (
+        "topics",
+        f"{namespace}.dead-letter",
+    )
+    assert option(altered, "--add-config") == limit
+
+
+def test_compose__topic_init_gives_the_dead_letter_topic_its_size_limit(
+    services: dict[str, Any], tmp_path: Path
+) -> None:
+    topics = services["topics"]
+    env = {k: str(v) for k, v in topics["environment"].items()}
+    assert env["DEAD_LETTER_MAX_BYTES"] == str(DEAD_LETTER_MAX_BYTES)
+    assert topics["entrypoint"] == ["/bin/bash", "-c"]
+    (script,) = topics["command"]
+    calls = run_topic_script(script.replace("$$", "$"), env, tmp_path)  # compose's escaping
+    assert_creates_the_topics_with_the_dead_letter_limit(calls, "kafka:9092", env)
+
+
+def test_k8s__topics_job_creates_the_topics_the_workers_expect_with_the_dead_letter_limit(
+    k8s_docs: dict[str, dict[str, Any]], tmp_path: Path
+) -> None:
+    data = k8s_docs["ConfigMap"]["data"]
+    pod = k8s_docs["Job"]["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    assert container["image"] == f"apache/kafka:{pinned_kafka_version()}"
+    assert container["envFrom"] == [
+        {"configMapRef": {"name": k8s_docs["ConfigMap"]["metadata"]["name"]}}
+    ]
+    own = {e["name"]: e["value"] for e in container["env"]}
+    assert own == {"DEAD_LETTER_MAX_BYTES": str(DEAD_LETTER_MAX_BYTES)}
+    assert container["command"] == ["/bin/bash", "-c"]
+    (script,) = container["args"]
+    assert "$(" not in script  # kubelet would expand $(VAR) itself
+    calls = run_topic_script(script, {**data, **own}, tmp_path)
+    expected = {
+        "NAMESPACE": data["REPAYMENT_TOPIC_NAMESPACE"],
+        "PARTITIONS": data["REPAYMENT_PARTITIONS"],
+        "REPLICATION": data["REPAYMENT_REPLICATION"],
+    }
+    assert_creates_the_topics_with_the_dead_letter_limit(
+        calls, data["KAFKA_BOOTSTRAP_SERVERS"], expected
     )
 
 
