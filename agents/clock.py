@@ -39,8 +39,9 @@ class TickPublisher:
         if slot == self._last_slot:
             return False
         value = tick_message(slot)
+        topic = self._shell.topics.clock_ticks.get_topic_name()
         for partition in range(self._shell.settings.partitions):
-            await self._shell.topics.clock_ticks.send(value=value, partition=partition)
+            await self._shell.outbox.send(topic, None, value, partition)
         self._last_slot = slot
         log.info("clock tick published", extra=log_event("tick_published", at=format_instant(slot)))
         return True

@@ -12,6 +12,7 @@ ErrorCode = Literal[
     "unknown_outcome",
     "currency_mismatch",
     "too_large",
+    "processing_error",
 ]
 
 
@@ -22,9 +23,11 @@ class RepaymentStreamError(Exception):
 class InvalidEvent(RepaymentStreamError):
     """An input message breaks the contract.
 
-    Raised while decoding (or, for ``currency_mismatch``, while applying an event to a
-    customer's state). The shell turns it into one message on ``repayments.dead-letter``
-    and moves on; an operator fixes the producer, not the processor.
+    Raised while decoding (or, for ``currency_mismatch`` and out-of-range dates, while
+    applying an event to a customer's state). The shell turns it into one message on
+    ``repayments.dead-letter`` and moves on; an operator fixes the producer, not the
+    processor. ``processing_error`` is the shell's own code for an input the decision code
+    failed on (a defect): ``processing_error(exc)`` builds it.
     """
 
     def __init__(self, code: ErrorCode, message: str, field: str | None = None) -> None:
@@ -35,3 +38,8 @@ class InvalidEvent(RepaymentStreamError):
 
     def as_dict(self) -> dict[str, str | None]:
         return {"code": self.code, "message": self.message, "field": self.field}
+
+
+def processing_error(exc: BaseException) -> InvalidEvent:
+    """The dead-letter error for an input that decoded but made the decision code fail."""
+    return InvalidEvent("processing_error", f"{type(exc).__name__}: {exc}"[:1000])

@@ -27,17 +27,19 @@ def _load_policy(path: str | None):  # noqa: ANN202 - Policy is imported lazily
 
 def cmd_replay(args: argparse.Namespace) -> int:
     """Run the decision core over a JSONL log and print the emitted messages."""
+    from datetime import UTC, datetime, timedelta
+
     from schemas.encode import format_instant
-    from streams.replay import Replayer, parse_timestamp, timeline
+    from streams.replay import Replayer, parse_timestamp
 
     until = parse_timestamp(args.until) if args.until else None
+    not_after = datetime.now(UTC) + timedelta(hours=args.max_future_hours)
     replayer = Replayer(_load_policy(args.policy))
     source = sys.stdin if args.input == "-" else open(args.input, encoding="utf-8")  # noqa: SIM115
     out = sys.stdout.buffer
     with source:
-        for item in timeline(source, until, max_bytes=args.max_bytes):
-            for line in replayer.feed(item):
-                out.write(orjson.dumps(line) + b"\n")
+        for line in replayer.replay(source, until, max_bytes=args.max_bytes, not_after=not_after):
+            out.write(orjson.dumps(line) + b"\n")
     out.flush()
     s = replayer.stats
     clock = format_instant(s.clock) if s.clock else "-"
@@ -110,6 +112,13 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("--until", metavar="TIMESTAMP", help="advance the clock to this time")
     replay.add_argument("--policy", metavar="FILE", help="policy TOML (default: built-in)")
     replay.add_argument("--max-bytes", type=int, default=65536, help=argparse.SUPPRESS)
+    replay.add_argument(
+        "--max-future-hours",
+        type=int,
+        default=24,
+        metavar="H",
+        help="occurred_at more than H hours after the wall clock is invalid_field (default 24)",
+    )
     replay.set_defaults(func=cmd_replay)
 
     pol = sub.add_parser("policy", help="policy tools")

@@ -32,10 +32,22 @@ class ProcessClock:
         self._high: datetime | None = None
         self._partition_high: dict[int, datetime] = {}
 
-    def for_event(self, occurred_at: datetime, partition: int) -> datetime:
+    def for_event(self, occurred_at: datetime, partition: int, record: bool = True) -> datetime:
+        """``now`` for an event; ``record=False`` leaves the clock where it is until the
+        event is accepted (``record``): a rejected input never moves the clock."""
         if self.mode == "wall":
-            return self._seen(_later(self._partition_high.get(partition), self._wall()), partition)
-        return self._seen(_later(self._high, occurred_at), partition)
+            now = _later(self._partition_high.get(partition), self._wall())
+        else:
+            now = _later(self._high, occurred_at)
+        return self._seen(now, partition) if record else now
+
+    def record(self, now: datetime, partition: int) -> None:
+        """An accepted event was decided at ``now``."""
+        self._seen(now, partition)
+
+    def wall(self) -> datetime:
+        """Wall-clock time, whatever the mode (the bound on ``occurred_at`` in the future)."""
+        return self._wall()
 
     def for_tick(self, at: datetime, partition: int) -> datetime:
         return self._seen(_later(self._partition_high.get(partition), at), partition)

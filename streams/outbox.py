@@ -41,9 +41,12 @@ class Outbox:
         self._table = table
         self._changelog = ""
 
-    async def send(self, topic: str, key: bytes | None, value: bytes) -> None:
-        """One record to ``topic``, partitioned by key with Kafka's default partitioner."""
-        delivery = await self._app.producer.send(topic, key, value, None, None, None)
+    async def send(
+        self, topic: str, key: bytes | None, value: bytes, partition: int | None = None
+    ) -> None:
+        """One record to ``topic``: to ``partition``, or by key with Kafka's default
+        partitioner. Every record the worker writes goes through here or ``put_state``."""
+        delivery = await self._app.producer.send(topic, key, value, partition, None, None)
         delivery.add_done_callback(partial(_check_delivery, topic))
 
     async def put_state(self, key: bytes, blob: bytes, partition: int) -> None:

@@ -19,10 +19,11 @@ from datetime import datetime
 
 import orjson
 
+from policy import default_policy
 from schemas.decode import decode_key
 from schemas.errors import InvalidEvent
 from streams.clock import tick_message
-from streams.replay import EventItem, TickItem, parse_timestamp, timeline
+from streams.replay import EventItem, Replayer, TickItem, parse_timestamp, timeline
 from streams.settings import Settings
 
 _METRIC = re.compile(
@@ -79,7 +80,9 @@ async def publish_history(
     target = baseline
     try:
         pending_ticks = False
-        for item in timeline(lines, until if ticks else None):
+        shadow = Replayer(default_policy())  # ticks move only for inputs the core accepts
+        for item in timeline(lines, until if ticks else None, accept=shadow.accepts):
+            shadow.feed(item)
             if isinstance(item, TickItem):
                 if not ticks:
                     continue

@@ -7,20 +7,22 @@ input lines and clock ticks interleave. Nothing here imports faust or touches a 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import orjson
 
-from policy import CustomerState, Policy, apply, tick
+from policy import CustomerState, Policy, apply, ids, tick
+from policy.core import validate
 from schemas.decode import decode_input, decode_key
 from schemas.encode import dead_letter, decision_to_dict
-from schemas.errors import InvalidEvent, RepaymentStreamError
+from schemas.errors import InvalidEvent, RepaymentStreamError, processing_error
 from schemas.events import INPUT_TOPICS, InputEvent
 from schemas.outputs import DEAD_LETTER, Decision, RiskEscalation
 
 HOUR = timedelta(hours=1)
+CLOCK_TICKS = "repayments.clock-ticks"
 
 
 class ReplayInputError(RepaymentStreamError):
@@ -81,37 +83,44 @@ def _hours_through(start: datetime, end: datetime) -> Iterator[datetime]:
 
 
 def timeline(
-    lines: Iterable[str], until: datetime | None = None, *, max_bytes: int = 65536
+    lines: Iterable[str],
+    until: datetime | None = None,
+    *,
+    max_bytes: int = 65536,
+    not_after: datetime | None = None,
+    accept: Callable[[EventItem], bool] | None = None,
 ) -> Iterator[EventItem | TickItem]:
     """Interleave input lines with clock ticks, exactly as the replay command sees time.
 
-    The clock is the largest `occurred_at` read so far. Before an event later than the
-    clock, it ticks at each whole UTC hour after the clock up to the event's time (an
-    event at 09:00:00 comes after the 09:00 tick); after the last line it ticks hourly up
-    to `until`, and at `until` itself. Undecodable lines do not move the clock, so every
-    customer sees every whole hour exactly once.
+    The clock is the largest `occurred_at` of the accepted inputs so far. Before an event
+    later than the clock, it ticks at each whole UTC hour after the clock up to the event's
+    time (an event at 09:00:00 comes after the 09:00 tick); after the last line it ticks
+    hourly up to `until`, and at `until` itself. Lines that do not decode, or that `accept`
+    (``Replayer.accepts``: the core would take them) refuses, do not move the clock, so every
+    customer sees every whole hour exactly once and a rejected input moves nobody's time.
+    A line's offset is its line number counting from 0: every line is a new message.
     """
     clock: datetime | None = None
-    offsets: dict[str, int] = {}
     for line_no, text in enumerate(lines, start=1):
         if not text.strip():
             continue
         topic, key, raw = parse_line(line_no, text)
-        offset = offsets.get(topic, 0)
-        offsets[topic] = offset + 1
         decoded: InputEvent | InvalidEvent
         try:
-            decoded = decode_input(topic, raw, max_bytes=max_bytes)
+            decoded = decode_input(topic, raw, max_bytes=max_bytes, not_after=not_after)
         except InvalidEvent as exc:
             decoded = exc
-        if not isinstance(decoded, InvalidEvent):
+        except Exception as exc:  # a decoder defect: dead-lettered, as by the worker
+            decoded = processing_error(exc)
+        item = EventItem(line_no, topic, 0, line_no - 1, key, raw, decoded)
+        if not isinstance(decoded, InvalidEvent) and (accept is None or accept(item)):
             occurred = decoded.header.occurred_at
             if clock is None:
                 clock = occurred
             elif occurred > clock:
                 yield from (TickItem(at) for at in _hours_through(clock, occurred))
                 clock = occurred
-        yield EventItem(line_no, topic, 0, offset, key, raw, decoded)
+        yield item
     if until is not None and clock is not None and until > clock:
         yield from (TickItem(at) for at in _hours_through(clock, until))
         if until.minute or until.second or until.microsecond:
@@ -151,6 +160,32 @@ class Replayer:
     states: dict[str, CustomerState] = field(default_factory=dict)
     stats: ReplayStats = field(default_factory=ReplayStats)
 
+    def replay(
+        self,
+        lines: Iterable[str],
+        until: datetime | None = None,
+        *,
+        max_bytes: int = 65536,
+        not_after: datetime | None = None,
+    ) -> Iterator[dict[str, object]]:
+        """The replay command: every output line of ``lines`` decided, in order."""
+        items = timeline(
+            lines, until, max_bytes=max_bytes, not_after=not_after, accept=self.accepts
+        )
+        for item in items:
+            yield from self.feed(item)
+
+    def accepts(self, item: EventItem) -> bool:
+        """Whether the core would take the event (so it may move the clock)."""
+        event = item.decoded
+        if isinstance(event, InvalidEvent):
+            return False
+        try:
+            validate(self.states.get(event.header.customer_id), event, self.policy)
+        except Exception:  # InvalidEvent, or a defect dead-lettered as processing_error
+            return False
+        return True
+
     def feed(self, item: EventItem | TickItem) -> list[dict[str, object]]:
         if isinstance(item, TickItem):
             return self._tick(item.at)
@@ -161,7 +196,15 @@ class Replayer:
         self.stats.clock = at
         out: list[dict[str, object]] = []
         for customer_id, state in self.states.items():
-            step = tick(state, at, self.policy)
+            try:
+                step = tick(state, at, self.policy)
+            except Exception as exc:  # a defect: that customer is skipped, as live
+                self.stats.dead_lettered += 1
+                error = processing_error(exc)
+                key = customer_id.encode()
+                value = dead_letter(CLOCK_TICKS, 0, self.stats.ticks - 1, key, b"", error)
+                out.append({"topic": DEAD_LETTER, "key": customer_id, "value": value})
+                continue
             self.states[customer_id] = step.state
             out.extend(self._emit(step.decisions))
         return out
@@ -174,13 +217,16 @@ class Replayer:
         header = event.header
         clock = self.stats.clock
         now = header.occurred_at if clock is None or header.occurred_at > clock else clock
-        self.stats.clock = now
         if decode_key(item.key) != header.customer_id:
             self.stats.rekeyed += 1
+        source = ids.message_source(item.topic, item.partition, item.offset)
         try:
-            step = apply(self.states.get(header.customer_id), event, now, self.policy)
+            step = apply(self.states.get(header.customer_id), event, now, self.policy, source)
         except InvalidEvent as exc:
             return [self._dead_letter(item, exc)]
+        except Exception as exc:  # the decision code failed: a defect, dead-lettered
+            return [self._dead_letter(item, processing_error(exc))]
+        self.stats.clock = now
         self.states[header.customer_id] = step.state
         if step.duplicate:
             self.stats.duplicates += 1

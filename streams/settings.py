@@ -33,6 +33,8 @@ TICK_SECONDS: Final = "REPAYMENT_TICK_SECONDS"
 MAX_MESSAGE_BYTES: Final = "REPAYMENT_MAX_MESSAGE_BYTES"
 LOG_LEVEL: Final = "REPAYMENT_LOG_LEVEL"
 PRODUCER_LINGER_MS: Final = "REPAYMENT_PRODUCER_LINGER_MS"
+MAX_FUTURE_HOURS: Final = "REPAYMENT_MAX_FUTURE_HOURS"
+ON_PROCESSING_ERROR: Final = "REPAYMENT_ON_PROCESSING_ERROR"
 
 ENV_VARS: Final = (
     KAFKA_BOOTSTRAP_SERVERS,
@@ -51,10 +53,13 @@ ENV_VARS: Final = (
     MAX_MESSAGE_BYTES,
     LOG_LEVEL,
     PRODUCER_LINGER_MS,
+    MAX_FUTURE_HOURS,
+    ON_PROCESSING_ERROR,
 )
 
 _STORES: Final = ("rocksdb://", "memory://")
 _LOG_LEVELS: Final = ("debug", "info", "warning", "error", "critical")
+_ON_ERROR: Final = ("dead_letter", "stop")
 
 
 class SettingsError(RepaymentStreamError):
@@ -85,6 +90,8 @@ class Settings:
     max_message_bytes: int = 65536
     log_level: str = "info"
     producer_linger_ms: int = 5
+    max_future_hours: int = 24
+    on_processing_error: str = "dead_letter"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -116,6 +123,15 @@ class Settings:
             log_level=_choice(LOG_LEVEL, get(LOG_LEVEL), _LOG_LEVELS, defaults.log_level, True),
             producer_linger_ms=_int_at_least(
                 PRODUCER_LINGER_MS, get(PRODUCER_LINGER_MS), defaults.producer_linger_ms, 0
+            ),
+            max_future_hours=_int_at_least(
+                MAX_FUTURE_HOURS, get(MAX_FUTURE_HOURS), defaults.max_future_hours, 0
+            ),
+            on_processing_error=_choice(
+                ON_PROCESSING_ERROR,
+                get(ON_PROCESSING_ERROR),
+                _ON_ERROR,
+                defaults.on_processing_error,
             ),
         )
 

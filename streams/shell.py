@@ -4,7 +4,11 @@ Every agent hands its events here, so the three input agents and the clock agent
 definition of what processing an input means. Invariants kept:
 
 - bad input (decode errors, ``currency_mismatch``) becomes exactly one dead letter and the
-  stream moves on; anything else raised here is a bug and crashes the agent;
+  stream moves on; so does an input the decision code fails on (``processing_error``, or
+  a stop without commit with ``REPAYMENT_ON_PROCESSING_ERROR=stop``); anything else raised
+  here (a broker failure, a stored state it cannot read) crashes the agent;
+- every record goes through ``Outbox`` and its one delivery check: a record that cannot be
+  delivered stops the worker before its input's offset is committed;
 - the table changes only inside the iteration of the event that caused the change, and its
   changelog record goes to that event's partition (``streams.outbox``);
 - state is written before the decisions are sent, and Faust flushes the producer before it
@@ -17,17 +21,17 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import NoReturn
 
 import orjson
-from faust.types import EventT, TableT, TopicT
+from faust.types import EventT, TableT
 
-from policy import CustomerState, Policy, apply, tick
-from policy.state import decode_state, encode_state
+from policy import CustomerState, Policy, apply, ids, tick
+from policy.state import StateError, decode_state, encode_state
 from schemas.decode import decode_input
 from schemas.encode import dead_letter, encode_decision, format_instant
-from schemas.errors import InvalidEvent
+from schemas.errors import InvalidEvent, processing_error
 from schemas.outputs import Decision, RiskEscalation
 from streams.clock import ProcessClock
 from streams.logs import crash, log_event
@@ -68,27 +72,33 @@ class Shell:
     async def _process(self, event: EventT) -> str:
         message = event.message
         raw: bytes = event.value if event.value is not None else b""
+        topic = contract_topic(self.settings, message.topic)
+        not_after = self.clock.wall() + timedelta(hours=self.settings.max_future_hours)
         try:
             decoded = decode_input(
-                contract_topic(self.settings, message.topic),
-                raw,
-                max_bytes=self.settings.max_message_bytes,
+                topic, raw, max_bytes=self.settings.max_message_bytes, not_after=not_after
             )
         except InvalidEvent as error:
             return await self._dead_letter(event, raw, error)
+        except Exception as exc:
+            return await self._processing_error(event, raw, exc)
         customer = decoded.header.customer_id.encode()
         if message.key != customer:
             return await self._rekey(event, customer, raw)
-        now = self.clock.for_event(decoded.header.occurred_at, message.partition)
+        now = self.clock.for_event(decoded.header.occurred_at, message.partition, record=False)
         blob = self.table.data.get(customer)
+        state = decode_state(blob) if blob is not None else None  # StateError: stop
+        source = ids.message_source(topic, message.partition, message.offset)
         try:
-            step = apply(
-                decode_state(blob) if blob is not None else None, decoded, now, self.policy
-            )
+            step = apply(state, decoded, now, self.policy, source)
+            new_blob = None if step.duplicate else encode_state(step.state)
         except InvalidEvent as error:
             return await self._dead_letter(event, raw, error)
-        if not step.duplicate:
-            await self._store(customer, message.partition, step.state, blob)
+        except Exception as exc:
+            return await self._processing_error(event, raw, exc)
+        self.clock.record(now, message.partition)
+        if new_blob is not None:
+            await self._store(customer, message.partition, step.state, blob, new_blob)
         await self._send(customer, step.state, step.decisions, count=not step.duplicate)
         age = (now - decoded.header.occurred_at).total_seconds()
         self.metrics.event_age_seconds.observe(max(age, 0.0))
@@ -117,9 +127,18 @@ class Shell:
             blob = self.table.data.get(customer)
             if blob is None:
                 continue
-            step = tick(decode_state(blob), now, self.policy)
-            if not step.duplicate:
-                await self._store(customer, message.partition, step.state, blob)
+            try:
+                step = tick(decode_state(blob), now, self.policy)
+                new_blob = None if step.duplicate else encode_state(step.state)
+            except StateError:
+                raise
+            except Exception as exc:
+                # The tick is fine; this customer's state made the core fail. The dead
+                # letter names the customer (its key) so the defect can be replayed.
+                await self._processing_error(event, raw, exc, key=customer)
+                continue
+            if new_blob is not None:
+                await self._store(customer, message.partition, step.state, blob, new_blob)
             await self._send(customer, step.state, step.decisions, count=not step.duplicate)
             customers += 1
         self.metrics.clock_ticks.inc()
@@ -132,9 +151,13 @@ class Shell:
         )
 
     async def _store(
-        self, customer: bytes, partition: int, state: CustomerState, previous: bytes | None
+        self,
+        customer: bytes,
+        partition: int,
+        state: CustomerState,
+        previous: bytes | None,
+        blob: bytes,
     ) -> None:
-        blob = encode_state(state)
         if blob != previous:
             await self.outbox.put_state(customer, blob, partition)
         self.owned.record(customer, partition, state.tier)
@@ -158,7 +181,7 @@ class Shell:
     async def _rekey(self, event: EventT, customer: bytes, raw: bytes) -> str:
         """The value's customer_id is authoritative: send it again under that key."""
         message = event.message
-        await self._input_topic(message.topic).send(key=customer, value=raw)
+        await self.outbox.send(message.topic, customer, raw)
         self.metrics.rekeyed.labels(message.topic).inc()
         log.debug(
             "re-keyed input",
@@ -168,17 +191,34 @@ class Shell:
         )
         return "rekeyed"
 
-    def _input_topic(self, name: str) -> TopicT:
-        for topic in self.topics.inputs:
-            if name in topic.topics:
-                return topic
-        raise ValueError(f"{name!r} is not an input topic of this worker")
-
-    async def _dead_letter(self, event: EventT, raw: bytes, error: InvalidEvent) -> str:
+    async def _processing_error(
+        self, event: EventT, raw: bytes, exc: Exception, key: bytes | None = None
+    ) -> str:
+        """The decision code failed on this input: a defect. Dead-letter it and move on, or
+        stop without committing when the operator chose ``stop``."""
+        if self.settings.on_processing_error == "stop":
+            exit_without_commit(event, exc)
         message = event.message
-        key = message.key if isinstance(message.key, bytes) else None
+        log.error(
+            "processing error; input dead-lettered",
+            exc_info=exc,
+            extra=log_event(
+                "processing_error",
+                topic=message.topic,
+                partition=message.partition,
+                offset=message.offset,
+            ),
+        )
+        return await self._dead_letter(event, raw, processing_error(exc), key)
+
+    async def _dead_letter(
+        self, event: EventT, raw: bytes, error: InvalidEvent, key: bytes | None = None
+    ) -> str:
+        message = event.message
+        if key is None:
+            key = message.key if isinstance(message.key, bytes) else None
         letter = dead_letter(message.topic, message.partition, message.offset, key, raw, error)
-        await self.topics.dead_letter.send(key=key, value=orjson.dumps(letter))
+        await self.outbox.send(self.topics.dead_letter.get_topic_name(), key, orjson.dumps(letter))
         log.warning(
             "dead-lettered input",
             extra=log_event(
@@ -190,7 +230,7 @@ class Shell:
                 field=error.field,
             ),
         )
-        return "dead_lettered"
+        return "processing_error" if error.code == "processing_error" else "dead_lettered"
 
 
 def exit_without_commit(event: EventT, exc: Exception) -> NoReturn:

@@ -198,3 +198,56 @@ def test_compare__ignores_where_a_dead_letter_sat_but_not_what_was_decided(tmp_p
     decision = {"topic": "repayments.outreach-needed", "key": "c1", "value": {"priority": 4}}
     changed = {**decision, "value": {"priority": 3}}
     assert comparable(orjson.dumps(decision)) != comparable(orjson.dumps(changed))
+
+
+def test_replay__rejected_inputs_never_move_the_clock() -> None:
+    """A dead-lettered currency mismatch and a date beyond the future bound stay put."""
+    mismatch = orjson.loads(missed("x", "2026-03-05T00:00:00Z"))
+    mismatch["value"]["currency"] = "USD"
+    far = missed("far", "2099-01-01T00:00:00Z", customer="c2")
+    lines = [
+        missed("a", "2026-03-01T09:30:00Z"),
+        orjson.dumps(mismatch).decode(),
+        far,
+        missed("b", "2026-03-01T11:00:00Z", customer="c3"),
+    ]
+    replayer = Replayer(default_policy())
+    not_after = datetime(2026, 3, 10, tzinfo=UTC)
+    out = list(replayer.replay(lines, not_after=not_after))
+    letters = [o["value"] for o in out if o["topic"] == "repayments.dead-letter"]
+    assert [(v["error"]["code"], v["offset"]) for v in letters] == [  # type: ignore[index]
+        ("currency_mismatch", 1),
+        ("invalid_field", 2),
+    ]
+    assert replayer.stats.ticks == 2  # 10:00 and 11:00, nothing towards day 5 or 2099
+    assert replayer.stats.clock == datetime(2026, 3, 1, 11, tzinfo=UTC)
+
+
+def test_replay__an_input_the_core_fails_on_is_a_processing_error_and_the_next_is_decided(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import streams.replay as replay_module
+
+    real_apply = replay_module.apply
+
+    def planted(state, event, now, policy, source=None):  # type: ignore[no-untyped-def]
+        if event.header.event_id == "boom":
+            raise ZeroDivisionError("planted defect")
+        return real_apply(state, event, now, policy, source)
+
+    monkeypatch.setattr(replay_module, "apply", planted)
+    lines = [missed("boom", "2026-03-01T09:30:00Z"), missed("ok", "2026-03-01T09:40:00Z")]
+    out = list(Replayer(default_policy()).replay(lines))
+    letter = out[0]["value"]
+    assert out[0]["topic"] == "repayments.dead-letter"
+    assert letter["error"]["code"] == "processing_error"  # type: ignore[index]
+    assert "ZeroDivisionError: planted defect" in letter["error"]["message"]  # type: ignore[index]
+    assert {o["value"]["caused_by"] for o in out[1:]} == {"ok"}  # type: ignore[index]
+
+
+def test_replay__a_repeated_line_is_a_duplicate_and_decides_nothing() -> None:
+    line_a = missed("a", "2026-03-01T09:30:00Z")
+    once = list(Replayer(default_policy()).replay([line_a]))
+    twice = Replayer(default_policy())
+    assert list(twice.replay([line_a, line_a])) == once != []
+    assert twice.stats.duplicates == 1

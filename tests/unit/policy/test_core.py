@@ -6,8 +6,8 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from policy import Policy, apply, tick
-from policy.state import SEEN_EVENT_IDS
+from policy import Policy, apply, default_policy, tick
+from policy.state import SEEN_EVENT_IDS, decode_state, encode_state
 from schemas.errors import InvalidEvent
 from schemas.outputs import Decision, RiskEscalation
 
@@ -142,3 +142,20 @@ def test_same_history_same_clock__same_decisions_and_state(policy: Policy) -> No
 
     one, two = replay(), replay()
     assert one.log == two.log and one.state == two.state
+
+
+def test_remembered_event__redelivery_resends_its_decisions_a_duplicate_sends_nothing() -> None:
+    """Contract: the same message again (after a crash) re-sends the same decisions; another
+    message with the same event_id has no effect and no output."""
+    policy = default_policy()
+    event = make_missed(due_date=TODAY - 40 * DAY, event_id="m-1")
+    first = apply(None, event, NOW, policy, "missed-payments:0:7")
+    assert first.decisions
+    redelivered = apply(first.state, event, NOW + HOUR, policy, "missed-payments:0:7")
+    assert redelivered.duplicate and redelivered.decisions == first.decisions
+    assert redelivered.state is first.state
+    duplicate = apply(first.state, event, NOW + HOUR, policy, "missed-payments:1:3")
+    assert duplicate.duplicate and duplicate.decisions == ()
+    assert duplicate.state is first.state
+    upgraded = decode_state(encode_state(first.state))
+    assert apply(upgraded, event, NOW, policy, "missed-payments:0:7").decisions == first.decisions

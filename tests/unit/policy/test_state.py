@@ -141,3 +141,15 @@ def test_stored_tier__reads_the_tier_without_decoding_and_refuses_newer_versions
     newer = orjson.dumps([STATE_VERSION + 1, *orjson.loads(blob)[1:]])
     with pytest.raises(StateError, match="newer"):
         stored_tier(newer)
+
+
+def test_decode__reads_a_version_1_state_whose_decisions_had_no_source() -> None:
+    """Version 1 stored remembered decisions without the message that produced them: they
+    upgrade to "any redelivery re-sends them", the at-least-once of version 1."""
+    state = busy_customer().current
+    data = orjson.loads(encode_state(state))
+    assert data[0] == 2
+    v1 = [1, *data[1:-1], [[*g[:5], *g[6:]] for g in data[-1]]]
+    upgraded = decode_state(orjson.dumps(v1))
+    assert upgraded.recent == state.recent
+    assert all(g[5] is None for g in orjson.loads(upgraded.memory))

@@ -27,7 +27,8 @@ def test_settings__defaults_match_the_architecture_table() -> None:
         "rocksdb://",
     )
     assert (settings.web_host, settings.web_port, settings.clock) == ("127.0.0.1", 6066, "wall")
-    assert len(ENV_VARS) == len(set(ENV_VARS)) == 16
+    assert (settings.max_future_hours, settings.on_processing_error) == (24, "dead_letter")
+    assert len(ENV_VARS) == len(set(ENV_VARS)) == 18
 
 
 def test_settings__every_variable_is_read() -> None:
@@ -48,6 +49,8 @@ def test_settings__every_variable_is_read() -> None:
         "REPAYMENT_MAX_MESSAGE_BYTES": "1024",
         "REPAYMENT_LOG_LEVEL": "DEBUG",
         "REPAYMENT_PRODUCER_LINGER_MS": "0",
+        "REPAYMENT_MAX_FUTURE_HOURS": "2",
+        "REPAYMENT_ON_PROCESSING_ERROR": "stop",
     }
     assert set(env) == set(ENV_VARS)
     s = Settings.from_env(env)
@@ -68,6 +71,8 @@ def test_settings__every_variable_is_read() -> None:
         max_message_bytes=1024,
         log_level="debug",
         producer_linger_ms=0,
+        max_future_hours=2,
+        on_processing_error="stop",
     )
     assert s.topic("payments") == "acme.payments"
 
