@@ -260,6 +260,7 @@ def test_prometheus_rules__cover_the_operational_alerts_with_real_metrics() -> N
         "RepaymentDeadLetters",
         "RepaymentNoClockTicks",
         "RepaymentProcessingSlow",
+        "RepaymentProcessingErrors",
     }
     used = {name for r in rules for name in METRIC_NAME.findall(r["expr"])}
     assert used <= exported_metric_names()
