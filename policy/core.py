@@ -108,7 +108,9 @@ def apply(
     elif isinstance(event, PaymentMissed):
         currency = event.currency
         owed_before = ledger.overdue(book)
-        book, new = ledger.add_missed(book, event.installment_id, event.due_date, event.amount_due)
+        book, new = ledger.add_missed(
+            book, event.installment_id, event.due_date, event.amount_due, local_date(at, tz)
+        )
         if new:
             promises, broke = cm.on_new_missed(promises, event.due_date)
             facts = _Facts(new_missed=True, broke_arrangement=broke)
@@ -244,6 +246,7 @@ def _decide(
     source: str | None = None,
 ) -> Step:
     """Time acts, then the tier and the outreach are decided as of ``now``."""
+    book = ledger.forget_payments(book, now.date())
     if (
         facts is _NO_FACTS
         and state.tier == "current"

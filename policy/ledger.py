@@ -6,7 +6,10 @@ The ledger is a function of the facts it was told, not of their arrival order (c
 - a payment naming an installment counts against it when it was made after the due date
   (local end of day); one made on or before is already reflected in ``amount_due`` and is
   recorded as ``paid_not_overdue``. When the installment is not reported yet, the payment
-  is ``held`` until its report arrives (at most ``MAX_HELD``, for the retention period);
+  is ``held`` for its report: a report dated at most ``LATE_ARRIVAL_DAYS`` after the
+  payment judges it by the same rule; a later one, or none within ``HOLD_DAYS``, finds it
+  paid on time (most held payments are on-time payments whose installment never falls
+  overdue, so they must not be kept long);
 - every other payment, and what a named payment pays beyond its installment, is unnamed
   money: it pays the installments oldest due first, and what is left is ``credit``. It is
   reallocated whenever an installment is reported, so a report arriving late for an older
@@ -27,19 +30,25 @@ from policy.localtime import local_date
 from policy.records import Payment
 from policy.state import ZERO, CustomerState, Installment, Ledger
 
+LATE_ARRIVAL_DAYS: Final = 7
+_LATE: Final = timedelta(days=LATE_ARRIVAL_DAYS)
 MAX_HELD: Final = 16
 """Payments naming unreported installments kept at most; the oldest is then taken as on time."""
-LATE_ARRIVAL_DAYS: Final = 7
+HOLD_DAYS: Final = 2 * LATE_ARRIVAL_DAYS + 1
+"""How long a held payment waits: a report dated up to 7 days after it may arrive 7 days
+late (a day more for the local calendar)."""
+_HOLD: Final = timedelta(days=HOLD_DAYS)
+_RECENT: Final = timedelta(days=LATE_ARRIVAL_DAYS + 1)
 """The late-arrival horizon: how far the input topics may lag each other with every rule
 still judging on the facts' own dates (payments are remembered this long for a promise
 reported after them; a broken promise is revisited this long by payments made in time)."""
 
 
 def add_missed(
-    ledger: Ledger, installment_id: str, due_date: date, amount_due: Decimal
+    ledger: Ledger, installment_id: str, due_date: date, amount_due: Decimal, reported_on: date
 ) -> tuple[Ledger, bool]:
-    """Record a missed installment (unnamed money and held payments pay it at once);
-    ``False`` if already known."""
+    """Record a missed installment reported on local day ``reported_on`` (unnamed money and
+    held payments pay it at once); ``False`` if already known."""
     installments = ledger.installments
     for known in installments:
         if known.installment_id == installment_id:
@@ -50,7 +59,7 @@ def add_missed(
         for payment in held:
             if payment.installment_id != installment_id:
                 kept.append(payment)
-            elif payment.day > due_date:
+            elif due_date < payment.day and reported_on <= payment.day + _LATE:
                 named += payment.amount
             else:
                 not_overdue += payment.amount
@@ -132,6 +141,17 @@ def _allocate(
     credit, plus ``extra_unnamed``. Recomputed in full: a ledger holds a few installments.
     """
     unnamed = ledger.credit + extra_unnamed
+    if not installments and not ledger.installments:  # the common case: nothing overdue
+        return Ledger(
+            (),
+            unnamed,
+            ledger.total_paid + paid,
+            ledger.total_due if total_due is None else total_due,
+            ledger.paid_to_installments,
+            ledger.paid_not_overdue if paid_not_overdue is None else paid_not_overdue,
+            ledger.held if held is None else held,
+            ledger.recent if recent is None else recent,
+        )
     for item in ledger.installments:
         unnamed += item.paid - item.named
     before = sum((i.paid for i in ledger.installments), ZERO)
@@ -229,34 +249,47 @@ def missed_in_window(ledger: Ledger, today: date, window_days: int) -> int:
 
 
 def prune(ledger: Ledger, today: date, retention_days: int) -> Ledger:
-    """Forget what no rule reads any more (bounded state): fully paid installments due at
-    least ``retention_days`` ago, held payments as old (taken as paid on time), and recent
-    payments older than ``LATE_ARRIVAL_DAYS``."""
+    """Drop fully paid installments due at least ``retention_days`` ago (bounded state)."""
     if not needs_pruning(ledger, today, retention_days):
         return ledger
     horizon = today - timedelta(days=retention_days)
     kept = tuple(i for i in ledger.installments if i.due_date > horizon or i.paid < i.amount_due)
-    held = tuple(p for p in ledger.held if p.day > horizon)
-    expired = sum((p.amount for p in ledger.held if p.day <= horizon), ZERO)
-    recent_horizon = today - timedelta(days=LATE_ARRIVAL_DAYS)
+    if len(kept) == len(ledger.installments):
+        return ledger
     return Ledger(
         kept,
         ledger.credit,
         ledger.total_paid,
         ledger.total_due,
         ledger.paid_to_installments,
-        ledger.paid_not_overdue + expired,
-        held,
-        tuple(p for p in ledger.recent if p.day > recent_horizon),
+        ledger.paid_not_overdue,
+        ledger.held,
+        ledger.recent,
     )
 
 
 def needs_pruning(ledger: Ledger, today: date, retention_days: int) -> bool:
-    """Whether ``prune`` on local ``today`` may forget anything (cheap: usually no loop)."""
-    recent_horizon = today - timedelta(days=LATE_ARRIVAL_DAYS)
-    if any(p.day <= recent_horizon for p in ledger.recent):
-        return True
-    horizon = today - timedelta(days=retention_days)
-    if any(p.day <= horizon for p in ledger.held):
-        return True
-    return bool(ledger.installments) and ledger.installments[0].due_date <= horizon
+    """Whether the oldest installment may be old enough for ``prune`` (cheap)."""
+    installments = ledger.installments
+    return bool(installments) and (today - installments[0].due_date).days >= retention_days
+
+
+def forget_payments(ledger: Ledger, utc_today: date) -> Ledger:
+    """Forget held payments older than ``HOLD_DAYS`` (taken as paid on time) and recent ones
+    older than the horizon, counted from the UTC date (a day of margin for any zone), so
+    every step forgets at the same clock whatever path it takes."""
+    held, recent = ledger.held, ledger.recent
+    if not held and not recent:
+        return ledger
+    hold_cutoff = utc_today - _HOLD
+    recent_cutoff = utc_today - _RECENT
+    if all(p.day >= recent_cutoff for p in recent) and all(p.day >= hold_cutoff for p in held):
+        return ledger
+    expired = sum((p.amount for p in held if p.day < hold_cutoff), ZERO)
+    return _replace(
+        ledger,
+        total_paid=ledger.total_paid,
+        paid_not_overdue=ledger.paid_not_overdue + expired,
+        held=tuple(p for p in held if p.day >= hold_cutoff),
+        recent=tuple(p for p in recent if p.day >= recent_cutoff),
+    )

@@ -102,17 +102,17 @@ def test_latest_customer_timezone__is_the_customers_zone() -> None:
 def test_days_past_due__is_zero_when_nothing_overdue_or_due_in_future() -> None:
     ledger = Ledger()
     assert dpd_on(ledger, TODAY) == 0
-    ledger, _ = add_missed(ledger, "future", TODAY + timedelta(days=2), Decimal(5))
+    ledger, _ = add_missed(ledger, "future", TODAY + timedelta(days=2), Decimal(5), TODAY)
     assert dpd_on(ledger, TODAY) == 0
 
 
 def test_allocation__conserves_money() -> None:
     ledger = Ledger()
     ledger = apply_payment(ledger, Decimal("40"), None, TODAY)
-    ledger, _ = add_missed(ledger, "a", TODAY - timedelta(days=9), Decimal("100"))
+    ledger, _ = add_missed(ledger, "a", TODAY - timedelta(days=9), Decimal("100"), TODAY)
     ledger = apply_payment(ledger, Decimal("30"), "a", TODAY)
     ledger = apply_payment(ledger, Decimal("12"), "never-missed", TODAY)
-    ledger, _ = add_missed(ledger, "b", TODAY, Decimal("50"))
+    ledger, _ = add_missed(ledger, "b", TODAY, Decimal("50"), TODAY)
     ledger = apply_payment(ledger, Decimal("100"), None, TODAY)
     owed = sum((i.amount_due - i.paid for i in ledger.installments), Decimal(0))
     on_hold = sum((p.amount for p in ledger.held), Decimal(0))

@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 
 import policy
 from policy import apply, days_past_due, overdue_amount, tick
-from policy.ledger import MAX_HELD
+from policy.ledger import HOLD_DAYS, MAX_HELD
 from policy.state import REMEMBERED_DECISIONS, decode_state, encode_state
 from schemas.events import (
     FAILED_OUTCOMES,
@@ -299,18 +299,19 @@ def test_money__is_conserved_between_payments_installments_credit_and_overdue(
 ) -> None:
     """The oracle follows the contract's "Arrival order" rules: a named payment made after
     its installment's due date pays it, one made on or before is paid on time, and one whose
-    installment is not reported yet waits for the report (the oldest beyond 16 is on time)."""
+    installment is not reported yet waits for a report dated at most 7 days after it (the
+    oldest beyond 16, and any older than 15 days by the UTC date, are on time)."""
     paid = due = not_overdue = Decimal(0)
     waiting: list[tuple[str, date, Decimal]] = []
     for a in new_steps(run(history)):
         s = a.step.state
-        known = (
-            {i.installment_id: i.due_date for i in a.before.ledger.installments} if a.before else {}
-        )
+        before = a.before.ledger.installments if a.before else ()
+        known = {i.installment_id: i.due_date for i in before}
         event = a.event
+        if event is not None:
+            day = min(event.header.occurred_at, a.now).astimezone(ZoneInfo(a.zone)).date()
         if isinstance(event, PaymentReceived):
             paid += event.amount
-            day = min(event.header.occurred_at, a.now).astimezone(ZoneInfo(a.zone)).date()
             if event.installment_id is None:
                 pass
             elif event.installment_id not in known:
@@ -323,8 +324,11 @@ def test_money__is_conserved_between_payments_installments_credit_and_overdue(
             due += event.amount_due
             for held in [w for w in waiting if w[0] == event.installment_id]:
                 waiting.remove(held)
-                if held[1] <= event.due_date:
+                if not (event.due_date < held[1] and day <= held[1] + timedelta(days=7)):
                     not_overdue += held[2]
+        for held in [w for w in waiting if (a.now.date() - w[1]).days > HOLD_DAYS]:
+            waiting.remove(held)
+            not_overdue += held[2]
         on_hold = sum((w[2] for w in waiting), Decimal(0))
         assert policy.total_paid(s) == paid == s.total_paid
         assert policy.total_due(s) == due == s.total_due

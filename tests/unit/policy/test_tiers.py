@@ -95,7 +95,7 @@ def test_repeat_delinquency__three_missed_due_within_365_days(policy: Policy) ->
     from policy.ledger import add_missed
 
     for n, days_ago in enumerate((364, 100, 2)):
-        ledger, _ = add_missed(ledger, f"i{n}", TODAY - timedelta(days=days_ago), Decimal(1))
+        ledger, _ = add_missed(ledger, f"i{n}", TODAY - timedelta(days=days_ago), Decimal(1), TODAY)
     assert active_modifiers(Commitments(), ledger, TODAY, policy) == ("repeat_delinquency",)
     assert active_modifiers(Commitments(), ledger, TODAY + DAY, policy) == ()
 
