@@ -33,6 +33,7 @@ class OutcomeEffects(NamedTuple):
     commitments: Commitments
     opened_unreachable: bool
     opened_hardship: bool
+    broke_promise: bool = False
 
 
 class TimeEffects(NamedTuple):
@@ -78,8 +79,9 @@ def on_outcome(
     outcome = event.outcome
     if outcome == "delivered":
         return OutcomeEffects(c, False, False)
-    opened_unreachable = opened_hardship = False
+    opened_unreachable = opened_hardship = broke = False
     streak, unreachable = c.failed_streak, c.unreachable
+    broken = c.broken_promises
     promise, arrangement, hardship_until = c.promise, c.arrangement, c.hardship_until
     disputed, ceased, opted_out = c.disputed, c.ceased, c.opted_out
     if outcome in FAILED_OUTCOMES:
@@ -89,6 +91,11 @@ def on_outcome(
     elif outcome in RIGHT_PARTY_OUTCOMES:
         streak, unreachable = 0, False
         if outcome == "promise_to_pay" and event.promise is not None:
+            if promise is not None and today > grace_end(promise, policy):
+                # The open promise's grace ended before this one was made: judge it now,
+                # as a step at its grace end would have, before it is replaced.
+                broke = promise.paid_since < promise.amount
+                broken = broken + (broken_on(promise, policy),) if broke else broken
             promise = OpenPromise(event.promise.amount, event.promise.date, today, paid_since)
         elif outcome == "arrangement_agreed" and event.arrangement is not None:
             arrangement = ActiveArrangement(event.arrangement.type, event.arrangement.until, today)
@@ -109,7 +116,7 @@ def on_outcome(
         Commitments(
             promise,
             arrangement,
-            c.broken_promises,
+            broken,
             hardship_until,
             disputed,
             ceased,
@@ -119,7 +126,19 @@ def on_outcome(
         ),
         opened_unreachable,
         opened_hardship,
+        broke,
     )
+
+
+def grace_end(promise: OpenPromise, policy: Policy) -> date:
+    """The last local day of a promise's grace."""
+    return promise.date + timedelta(days=policy.promise_grace_days)
+
+
+def broken_on(promise: OpenPromise, policy: Policy) -> date:
+    """The local day a promise not kept counts as broken: the day after its grace, whenever
+    a step notices it (so the 90-day window does not depend on when ticks come)."""
+    return grace_end(promise, policy) + timedelta(days=1)
 
 
 def on_payment(c: Commitments, amount: Decimal, day: date) -> Commitments:
@@ -163,10 +182,10 @@ def advance(c: Commitments, now: datetime, today: date, policy: Policy) -> TimeE
     promise, arrangement, hardship_until = c.promise, c.arrangement, c.hardship_until
     broken = c.broken_promises
     if promise is not None:
-        if today > promise.date + timedelta(days=policy.promise_grace_days):
+        if today > grace_end(promise, policy):
             if promise.paid_since < promise.amount:
                 broke = True
-                broken = broken + (today,)
+                broken = broken + (broken_on(promise, policy),)
             promise = None
         elif (
             not promise.reminded

@@ -61,6 +61,7 @@ class _Facts(NamedTuple):
     broke_arrangement: bool = False
     opened_unreachable: bool = False
     opened_hardship: bool = False
+    broke_promise: bool = False
 
 
 _NO_FACTS = _Facts()
@@ -222,10 +223,11 @@ def _contact_result(
     attempts = record_result(attempts, event.channel, at, event.outreach_id, right_party, counts)
     effects = cm.on_outcome(promises, event, at, today, policy, ledger.paid_since(book, today))
     facts = _NO_FACTS
-    if effects.opened_unreachable or effects.opened_hardship:
+    if effects.opened_unreachable or effects.opened_hardship or effects.broke_promise:
         facts = _Facts(
             opened_unreachable=effects.opened_unreachable,
             opened_hardship=effects.opened_hardship,
+            broke_promise=effects.broke_promise,
         )
     return effects.commitments, attempts, facts
 
@@ -279,6 +281,7 @@ def _decide(
     today = local_date(now, tz)
     profile = policy.contact_profile
     promises, broke_promise, remind = cm.advance(promises, now, today, policy)
+    broke_promise = broke_promise or facts.broke_promise
     book = ledger.prune(book, today, policy.paid_installment_retention_days)
     attempts = prune_attempts(attempts, now, profile)
     dpd = ledger.dpd_on(book, today)

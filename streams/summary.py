@@ -39,6 +39,19 @@ def customer_summary(state: CustomerState, as_of: datetime) -> dict[str, Any]:
         "oldest_unpaid_due_date": min(i.due_date for i in unpaid).isoformat() if unpaid else None,
         "unpaid_installments": len(unpaid),
         "credit": str(ledger.credit),
+        "installments": [
+            {
+                "installment_id": i.installment_id,
+                "due_date": i.due_date.isoformat(),
+                "amount_due": str(i.amount_due),
+                "paid": str(i.paid),
+            }
+            for i in ledger.installments
+        ],
+        "held_payments": [
+            {"installment_id": p.installment_id, "day": p.day.isoformat(), "amount": str(p.amount)}
+            for p in ledger.held
+        ],
         "promise": None
         if promise is None
         else {
