@@ -133,16 +133,16 @@ def add_attempt(attempts: tuple[Attempt, ...], attempt: Attempt) -> tuple[Attemp
 
 def record_result(
     attempts: tuple[Attempt, ...],
-    channel: Channel,
+    channel: Channel | None,
     at: datetime,
     outreach_id: str | None,
     right_party: bool,
-    counts: bool,
 ) -> tuple[Attempt, ...]:
-    """A contact result answers its pending outreach and, when ``counts``, is an attempt."""
+    """A contact result answers its pending outreach and, on a ``channel`` (``None``: not an
+    attempt, e.g. the customer's own self-service action), is an attempt."""
     if outreach_id is not None and any(a.outreach_id == outreach_id for a in attempts):
         attempts = tuple(a for a in attempts if a.outreach_id != outreach_id)
-    if counts:
+    if channel is not None:
         attempts = add_attempt(attempts, Attempt(at, channel, right_party))
     return attempts
 

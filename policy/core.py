@@ -36,6 +36,7 @@ from policy.state import (
 from schemas.errors import InvalidEvent
 from schemas.events import (
     RIGHT_PARTY_OUTCOMES,
+    SELF_SERVICE,
     Channel,
     ContactResultReported,
     InputEvent,
@@ -62,6 +63,7 @@ class _Facts(NamedTuple):
     opened_unreachable: bool = False
     opened_hardship: bool = False
     broke_promise: bool = False
+    callback_at: datetime | None = None
 
 
 _NO_FACTS = _Facts()
@@ -219,15 +221,24 @@ def _contact_result(
 ) -> tuple[Commitments, tuple[Attempt, ...], _Facts]:
     today = local_date(at, tz)
     right_party = event.outcome in RIGHT_PARTY_OUTCOMES
-    counts = event.outcome not in cm.NOT_AN_ATTEMPT
-    attempts = record_result(attempts, event.channel, at, event.outreach_id, right_party, counts)
+    channel = event.channel
+    # The customer's own action is never an attempt of ours (no cap, no us_regf pause).
+    attempt_on = None if channel == SELF_SERVICE or event.outcome in cm.NOT_AN_ATTEMPT else channel
+    attempts = record_result(attempts, attempt_on, at, event.outreach_id, right_party)
     effects = cm.on_outcome(promises, event, at, today, policy, ledger.paid_since(book, today))
     facts = _NO_FACTS
-    if effects.opened_unreachable or effects.opened_hardship or effects.broke_promise:
+    callback_at = event.callback_at if event.outcome == "callback_requested" else None
+    if (
+        effects.opened_unreachable
+        or effects.opened_hardship
+        or effects.broke_promise
+        or callback_at is not None
+    ):
         facts = _Facts(
             opened_unreachable=effects.opened_unreachable,
             opened_hardship=effects.opened_hardship,
             broke_promise=effects.broke_promise,
+            callback_at=callback_at,
         )
     return effects.commitments, attempts, facts
 
@@ -343,8 +354,8 @@ def _decide(
                 attempts,
                 decisions,
             )
-            for reason, channels, priority in wanted:
-                not_before = planner.emit(reason, channels, priority)
+            for reason, channels, priority, earliest in wanted:
+                not_before = planner.emit(reason, channels, priority, earliest)
                 if not_before is not None and reason in COLLECTION_REASONS:
                     last_collection_at = not_before
             attempts = planner.attempts
@@ -381,10 +392,10 @@ def _wanted_outreach(
     remind: bool,
     cured: bool,
     last_collection_at: datetime | None,
-) -> list[tuple[str, tuple[Channel, ...], int]]:
-    """The step's outreach as (reason, channels, priority): at most one collection
-    outreach, by precedence, then the ones emitted beside it."""
-    wanted: list[tuple[str, tuple[Channel, ...], int]] = []
+) -> list[tuple[str, tuple[Channel, ...], int, datetime | None]]:
+    """The step's outreach as (reason, channels, priority, earliest ``not_before``): at most
+    one collection outreach, by precedence, then the ones emitted beside it."""
+    wanted: list[tuple[str, tuple[Channel, ...], int, datetime | None]] = []
     if not cm.collection_suppressed(promises):
         tier_up = tiers.RANK[new] > tiers.RANK[old]
         earlier = facts.broke_arrangement or broke_promise or facts.new_missed or tier_up
@@ -397,18 +408,26 @@ def _wanted_outreach(
         )
         rule = collection_channels(new, owed, policy) if reason else None
         if reason and rule:
-            wanted.append((reason, *rule))
+            wanted.append((reason, *rule, None))
     if remind and not promises.disputed:
         rule = collection_channels(new, owed, policy)
         if rule:
-            wanted.append(("promise_reminder", *rule))
+            wanted.append(("promise_reminder", *rule, None))
     if facts.opened_unreachable:
-        wanted.append(("verify_contact", *_rule(policy.verify_contact)))
+        wanted.append(("verify_contact", *_rule(policy.verify_contact), None))
     if facts.opened_hardship:
-        wanted.append(("hardship_review", *_rule(policy.hardship_review)))
+        wanted.append(("hardship_review", *_rule(policy.hardship_review), None))
     if cured:
-        wanted.append(("courtesy_followup", *_rule(policy.courtesy_followup)))
+        wanted.append(("courtesy_followup", *_rule(policy.courtesy_followup), None))
+    if facts.callback_at is not None:
+        # The customer asked for this call: also during a promise, arrangement or dispute.
+        priority = policy.tier(new).priority or CALLBACK_PRIORITY
+        wanted.append(("callback", CALLBACK_CHANNELS, priority, max(facts.callback_at, now)))
     return wanted
+
+
+CALLBACK_CHANNELS: tuple[Channel, ...] = ("agent_call",)
+CALLBACK_PRIORITY = 3  # when the tier has none (not delinquent)
 
 
 def _rule(rule: OutreachRule) -> tuple[tuple[Channel, ...], int]:

@@ -116,12 +116,19 @@ class Planner:
     attempts: tuple[Attempt, ...]
     decisions: list[Decision] = field(default_factory=list)
 
-    def emit(self, reason: str, channels: Sequence[Channel], priority: int) -> datetime | None:
-        """Emit an outreach with ``reason``; its ``not_before``, or ``None`` if no channel."""
+    def emit(
+        self,
+        reason: str,
+        channels: Sequence[Channel],
+        priority: int,
+        earliest: datetime | None = None,
+    ) -> datetime | None:
+        """Emit an outreach with ``reason``, not before ``earliest`` (default: now), moved
+        by quiet hours and caps; its ``not_before``, or ``None`` if no channel."""
         choice = choose_channel(
             channels,
             self.blocked,
-            self.now,
+            self.now if earliest is None else earliest,
             self.tz,
             self.attempts,
             self.policy.contact_profile,

@@ -26,7 +26,7 @@ import calendar
 import json
 import re
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from functools import lru_cache
 from importlib import resources
@@ -38,11 +38,14 @@ import orjson
 from schemas.errors import InvalidEvent
 from schemas.events import (
     ARRANGEMENT_TYPES,
-    CHANNELS,
+    CALLBACK_MAX_DAYS,
     CONTACT_RESULTS,
     MISSED_PAYMENTS,
     OUTCOMES,
     PAYMENTS,
+    RESULT_CHANNELS,
+    SELF_SERVICE,
+    SELF_SERVICE_OUTCOMES,
     Arrangement,
     ArrangementType,
     ContactResultReported,
@@ -88,7 +91,7 @@ _END_INSTANT: Final = datetime(LATEST_YEAR + 1, 1, 1, tzinfo=UTC)
 _MONEY_LIMIT: Final = Decimal(10) ** MONEY_MAX_INTEGER_DIGITS
 _MONEY_STEP: Final = Decimal(1).scaleb(-MONEY_MAX_DECIMALS)
 _ONE: Final = Decimal(1)
-_CHANNEL_SET: Final = frozenset(CHANNELS)
+_RESULT_CHANNEL_SET: Final = frozenset(RESULT_CHANNELS)
 _ARRANGEMENT_TYPE_SET: Final = frozenset(ARRANGEMENT_TYPES)
 
 
@@ -390,23 +393,47 @@ def _contact_result_reported(
     ``arrangement_agreed``; on other outcomes they are ignored like unknown fields."""
     header, occurred = _header(doc, not_after)
     channel = _required(doc, "channel", "channel")
-    if type(channel) is not str or channel not in _CHANNEL_SET:
-        raise _invalid("channel", "must be one of " + ", ".join(CHANNELS))
+    if type(channel) is not str or channel not in _RESULT_CHANNEL_SET:
+        raise _invalid("channel", "must be one of " + ", ".join(RESULT_CHANNELS))
     outcome = _required(doc, "outcome", "outcome")
     if type(outcome) is not str:
         raise _invalid("outcome", "must be a string")
     if outcome not in OUTCOMES:
         raise InvalidEvent("unknown_outcome", "outcome is not in the contract's table", "outcome")
+    if channel == SELF_SERVICE and outcome not in SELF_SERVICE_OUTCOMES:
+        raise _invalid(
+            "outcome",
+            "self_service reports only right-party outcomes, dispute_resolved and cease_contact",
+        )
     outreach_id = _optional_identifier(doc, "outreach_id")
     promise = None
     arrangement = None
-    if outcome == "promise_to_pay":
+    callback_at = None
+    if outcome == "callback_requested":
+        callback_at = _callback_at(doc.get("callback_at"), header.occurred_at)
+    elif outcome == "promise_to_pay":
         promise = _promise(_required(doc, "promise", "promise"))
     elif outcome == "arrangement_agreed":
         arrangement = _arrangement(
             _required(doc, "arrangement", "arrangement"), _local_date(occurred, header)
         )
-    return ContactResultReported(header, channel, outcome, outreach_id, promise, arrangement)
+    return ContactResultReported(
+        header, channel, outcome, outreach_id, promise, arrangement, callback_at
+    )
+
+
+def _callback_at(value: Any, occurred: datetime) -> datetime | None:
+    """When the customer wants the call: from ``occurred_at`` to 14 days after it."""
+    if value is None:
+        return None
+    at, _ = _instant(value, "callback_at")
+    latest = occurred + timedelta(days=CALLBACK_MAX_DAYS)
+    if not occurred <= at <= latest:
+        raise _invalid(
+            "callback_at",
+            f"must lie between occurred_at and {CALLBACK_MAX_DAYS} days after it",
+        )
+    return at
 
 
 def _promise(value: Any) -> Promise:

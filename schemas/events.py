@@ -19,6 +19,12 @@ INPUT_TOPICS: Final = (PAYMENTS, MISSED_PAYMENTS, CONTACT_RESULTS)
 
 Channel = Literal["sms", "email", "voice_bot", "agent_call"]
 CHANNELS: Final[tuple[Channel, ...]] = ("sms", "email", "voice_bot", "agent_call")
+"""The channels outreach goes out on (and a contact attempt is made on)."""
+SELF_SERVICE: Final = "self_service"
+ResultChannel = Channel | Literal["self_service"]
+RESULT_CHANNELS: Final[tuple[ResultChannel, ...]] = (*CHANNELS, SELF_SERVICE)
+"""Where a contact result comes from: an outreach channel, or the customer's own action in
+the 7x24 self-service app, web or IVR (never an outreach channel)."""
 
 NEUTRAL_OUTCOMES: Final = frozenset({"delivered"})
 FAILED_OUTCOMES: Final = frozenset(
@@ -37,6 +43,10 @@ RIGHT_PARTY_OUTCOMES: Final = frozenset(
 )
 OTHER_OUTCOMES: Final = frozenset({"dispute_resolved", "opt_out", "cease_contact"})
 OUTCOMES: Final = NEUTRAL_OUTCOMES | FAILED_OUTCOMES | RIGHT_PARTY_OUTCOMES | OTHER_OUTCOMES
+SELF_SERVICE_OUTCOMES: Final = RIGHT_PARTY_OUTCOMES | {"dispute_resolved", "cease_contact"}
+"""What a customer can do on their own (an opt-out names the channel refused, so it comes
+from that channel)."""
+CALLBACK_MAX_DAYS: Final = 14
 
 ArrangementType = Literal["deferral", "reinstallment", "fee_waiver"]
 ARRANGEMENT_TYPES: Final = ("deferral", "reinstallment", "fee_waiver")
@@ -87,11 +97,12 @@ class Arrangement:
 @dataclass(frozen=True, slots=True)
 class ContactResultReported:
     header: EventHeader
-    channel: Channel
+    channel: ResultChannel
     outcome: str
     outreach_id: str | None = None
     promise: Promise | None = None
     arrangement: Arrangement | None = None
+    callback_at: datetime | None = None  # aware, UTC; only with callback_requested
 
 
 InputEvent = PaymentReceived | PaymentMissed | ContactResultReported

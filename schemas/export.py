@@ -21,11 +21,15 @@ from schemas import decode as d
 from schemas.errors import ErrorCode
 from schemas.events import (
     ARRANGEMENT_TYPES,
+    CALLBACK_MAX_DAYS,
     CHANNELS,
     CONTACT_RESULTS,
     MISSED_PAYMENTS,
     OUTCOMES,
     PAYMENTS,
+    RESULT_CHANNELS,
+    SELF_SERVICE,
+    SELF_SERVICE_OUTCOMES,
     Arrangement,
     ContactResultReported,
     EventHeader,
@@ -189,9 +193,23 @@ _INPUT_FIELDS: Final[dict[str, dict[str, Any]]] = {
     "account_id": _described(_ID, "The account."),
     "due_date": _described(_DATE, f"The day the installment fell due (YYYY-MM-DD, {_YEARS})."),
     "amount_due": _described(_MONEY_IN, "What was left unpaid when the installment fell due."),
-    "channel": {"enum": list(CHANNELS)},
+    "channel": _described(
+        {"enum": list(RESULT_CHANNELS)},
+        "Where the result comes from: an outreach channel, or self_service (the customer's "
+        "own action in the 7x24 app, web or IVR; only right-party outcomes, "
+        "dispute_resolved and cease_contact).",
+    ),
     "outcome": {"enum": list(OUTCOMES_IN_CONTRACT_ORDER)},
     "outreach_id": _described(_ID, "The outreach this result answers."),
+    "callback_at": {
+        "type": "string",
+        "format": "date-time",
+        "pattern": d.INSTANT_PATTERN,
+        "description": (
+            "With callback_requested: when the customer wants the call (RFC 3339, as "
+            f"occurred_at), from occurred_at to {CALLBACK_MAX_DAYS} days after it."
+        ),
+    },
     "promise": _nested(Promise, _PROMISE_FIELDS, "Required for promise_to_pay."),
     "arrangement": _nested(Arrangement, _ARRANGEMENT_FIELDS, "Required for arrangement_agreed."),
 }
@@ -212,7 +230,8 @@ _INPUTS: Final = (
     (
         CONTACT_RESULTS,
         ContactResultReported,
-        "The outcome of one contact attempt, reported by a dialer or a channel.",
+        "The outcome of one contact attempt, reported by a dialer or a channel, or an action "
+        "the customer took on their own at any hour (channel self_service).",
     ),
 )
 
@@ -238,6 +257,22 @@ def _input_schema(topic: str, cls: type, description: str) -> dict[str, Any]:
                 ("promise_to_pay", "promise"),
                 ("arrangement_agreed", "arrangement"),
             )
+        ] + [
+            {
+                "if": {
+                    "properties": {"channel": {"const": SELF_SERVICE}},
+                    "required": ["channel"],
+                },
+                "then": {
+                    "properties": {
+                        "outcome": {
+                            "enum": [
+                                o for o in OUTCOMES_IN_CONTRACT_ORDER if o in SELF_SERVICE_OUTCOMES
+                            ]
+                        }
+                    }
+                },
+            }
         ]
     return schema
 

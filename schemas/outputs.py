@@ -31,6 +31,7 @@ OUTREACH_REASONS: Final = (
     "verify_contact",
     "hardship_review",
     "courtesy_followup",
+    "callback",
 )
 
 

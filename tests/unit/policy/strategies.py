@@ -25,6 +25,7 @@ from schemas.events import (
     ARRANGEMENT_TYPES,
     CHANNELS,
     FAILED_OUTCOMES,
+    SELF_SERVICE_OUTCOMES,
     Arrangement,
     ContactResultReported,
     EventHeader,
@@ -258,8 +259,15 @@ class _Builder:
             # UTC date + 1 .. + 365 days lies inside local date .. + 13 months in every zone.
             until = day + timedelta(days=self.draw(st.integers(1, 365)))
             arrangement = Arrangement(self.pick(ARRANGEMENT_TYPES), until)
+        callback_at = None
+        if outcome == "callback_requested" and self.chance(2):
+            callback_at = header.occurred_at + timedelta(minutes=self.draw(st.integers(0, 20160)))
+        if outcome in SELF_SERVICE_OUTCOMES and self.chance(4):
+            channel = "self_service"  # the customer's own action, at any hour
         answers = self.draw(ANSWERS)
-        event = ContactResultReported(header, channel, outcome, None, promise, arrangement)
+        event = ContactResultReported(
+            header, channel, outcome, None, promise, arrangement, callback_at
+        )
         self.feed(event, answers)
 
     def burst(self) -> None:

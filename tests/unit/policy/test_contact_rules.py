@@ -125,14 +125,14 @@ def test_cn__has_no_right_party_cooldown(cn: ContactProfile) -> None:
 def test_pending_outreach__counts_as_an_attempt_until_answered(cn: ContactProfile) -> None:
     pending = [Attempt(sh(10, 9 + n), "voice_bot", False, f"out-{n}") for n in range(3)]
     assert not is_allowed("voice_bot", sh(10, 15), SH, pending, cn)
-    answered = record_result(tuple(pending), "voice_bot", sh(10, 9, 5), "out-0", False, False)
+    answered = record_result(tuple(pending), None, sh(10, 9, 5), "out-0", False)
     assert len(answered) == 2
     assert is_allowed("voice_bot", sh(10, 15), SH, answered, cn)
 
 
 def test_result__answering_its_outreach_replaces_the_pending_attempt() -> None:
     pending = (Attempt(sh(10, 9), "voice_bot", False, "out-1"),)
-    after = record_result(pending, "voice_bot", sh(10, 9, 2), "out-1", True, True)
+    after = record_result(pending, "voice_bot", sh(10, 9, 2), "out-1", True)
     assert after == (Attempt(sh(10, 9, 2), "voice_bot", True, None),)
 
 

@@ -76,7 +76,8 @@ def test_outreach_not_before__is_never_inside_quiet_hours_of_its_channel(history
 
 
 class Attempts:
-    """The contract's attempt count: contact results (not neutral) at ``occurred_at``, plus
+    """The contract's attempt count: contact results (not neutral, not self-service) at
+    ``occurred_at``, plus
     emitted outreach not yet answered by a result carrying its id, at ``not_before``."""
 
     def __init__(self) -> None:
@@ -86,6 +87,8 @@ class Attempts:
 
     def record_result(self, event: ContactResultReported) -> None:
         self.pending.pop(event.outreach_id or "", None)
+        if event.channel == "self_service":
+            return  # the customer's own action: never an attempt, never a call pause
         if event.outcome not in NOT_ATTEMPTS:
             self.reported.append((event.channel, event.header.occurred_at))
         if event.outcome in RIGHT_PARTY_OUTCOMES:

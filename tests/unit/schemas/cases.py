@@ -27,6 +27,7 @@ class BadField(NamedTuple):
 
 
 _ARRANGED = "arrangement_agreed"
+_CALLBACK = "callback_requested"
 INVALID_FIELDS = [
     BadField(PAYMENTS, "event_id", "", True),
     BadField(PAYMENTS, "event_id", "x" * 129, True),
@@ -143,6 +144,10 @@ INVALID_FIELDS = [
     BadField(CONTACT_RESULTS, "arrangement.until", "2200-01-01", True, _ARRANGED),
     BadField(CONTACT_RESULTS, "arrangement.until", "9999-12-31", True, _ARRANGED),
     BadField(CONTACT_RESULTS, "arrangement.until", "1969-12-31", True, _ARRANGED),
+    BadField(CONTACT_RESULTS, "callback_at", "tomorrow at 3", True, _CALLBACK),
+    BadField(CONTACT_RESULTS, "callback_at", "2026-03-03T09:59:59+08:00", False, _CALLBACK),
+    BadField(CONTACT_RESULTS, "callback_at", "2026-03-17T10:00:01+08:00", False, _CALLBACK),
+    BadField(CONTACT_RESULTS, "callback_at", "2026-03-05T10:00:00+08:75", True, _CALLBACK),
 ]
 """Every one must decode to ``invalid_field`` naming ``path``."""
 

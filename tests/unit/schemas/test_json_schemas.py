@@ -12,7 +12,7 @@ import pytest
 from schemas.decode import decode_input
 from schemas.encode import dead_letter, decision_to_dict
 from schemas.errors import InvalidEvent
-from schemas.events import CONTACT_RESULTS, INPUT_TOPICS
+from schemas.events import CONTACT_RESULTS, INPUT_TOPICS, OUTCOMES, SELF_SERVICE_OUTCOMES
 from schemas.export import SCHEMA_DIR, build_schemas, main, render, schema_path, stale_files
 from schemas.outputs import DEAD_LETTER, OUTPUT_TOPICS, OUTREACH_NEEDED, RISK_ESCALATIONS
 from tests.unit.schemas.cases import INVALID_FIELDS, BadField
@@ -69,6 +69,7 @@ def _every_field_doc(topic: str) -> dict[str, Any]:
     doc = DOC_FACTORIES[topic](customer_timezone="Asia/Shanghai", schema_version=1)
     if topic == CONTACT_RESULTS:
         doc["outcome"] = "reached"
+        doc["callback_at"] = "2026-03-04T15:00:00+08:00"  # read with callback_requested
     return doc
 
 
@@ -91,6 +92,7 @@ def test_conditionally_required_object__is_the_same_for_decoder_and_schema(
     conditions = {
         rule["if"]["properties"]["outcome"]["const"]: rule["then"]["required"]
         for rule in schema["allOf"]
+        if "outcome" in rule["if"]["properties"]
     }
     assert conditions[outcome] == [field]
     assert schema_errors(without(doc, field), schema) != []
@@ -168,3 +170,12 @@ def test_dead_letters__validate_against_their_schema(key: bytes | None, raw: byt
     record = dead_letter(INPUT_TOPICS[0], 0, 1, key, raw, InvalidEvent("invalid_json", "bad"))
     assert schema_errors(record, SCHEMAS[DEAD_LETTER]) == []
     assert set(record) <= set(SCHEMAS[DEAD_LETTER]["properties"])
+
+
+def test_self_service_outcomes__the_schema_refuses_what_the_decoder_refuses() -> None:
+    schema = SCHEMAS[CONTACT_RESULTS]
+    for outcome in sorted(OUTCOMES):
+        doc = DOC_FACTORIES[CONTACT_RESULTS](channel="self_service", outcome=outcome)
+        decoder_refuses = _rejects(CONTACT_RESULTS, doc) is not None
+        assert (schema_errors(doc, schema) != []) == decoder_refuses, outcome
+        assert decoder_refuses == (outcome not in SELF_SERVICE_OUTCOMES), outcome
