@@ -15,6 +15,10 @@ Stories (all CNY, Asia/Shanghai unless said):
 - cust-006 disputes the debt; collection outreach waits for dispute_resolved. One of its
   messages carries the wrong key and is re-keyed.
 - cust-007 misses three installments in a row: repeat_delinquency.
+- cust-008 promises in the 7x24 self-service app at 23:40 (collection pauses as for a
+  promise made on a call), asks the voice bot for a call back at 15:00 the next day (a
+  callback outreach by agent_call, emitted although a promise is open), and keeps the
+  promise.
 - Bad input: not JSON, not an object, a missing field, an unknown outcome, a currency
   mismatch and a duplicate event id; each is dead-lettered or ignored, nothing stops.
 """
@@ -33,10 +37,14 @@ _counter = 0
 
 
 def _event(topic: str, customer: str, at: str, tz: str | None = None, **fields: object) -> dict:
+    """``event_id`` in ``fields`` names the event; otherwise the next ``evt-NNNN``."""
     global _counter
-    _counter += 1
+    event_id = fields.pop("event_id", None)
+    if event_id is None:
+        _counter += 1
+        event_id = f"evt-{_counter:04d}"
     value: dict[str, object] = {
-        "event_id": f"evt-{_counter:04d}",
+        "event_id": event_id,
         "customer_id": customer,
         "occurred_at": at,
     }
@@ -61,8 +69,10 @@ def missed(customer: str, at: str, inst: str, due: str, amount: str, tz: str | N
     )
 
 
-def paid(customer: str, at: str, amount: str, inst: str | None = None) -> dict:
-    fields: dict[str, object] = {"amount": amount, "currency": "CNY"}
+def paid(
+    customer: str, at: str, amount: str, inst: str | None = None, **more: object
+) -> dict:
+    fields: dict[str, object] = {"amount": amount, "currency": "CNY", **more}
     if inst:
         fields["installment_id"] = inst
     return _event(PAYMENTS, customer, at, **fields)
@@ -155,7 +165,35 @@ raw(
         "currency": "USD",
     },
 )
+_event(
+    MISSED,
+    "cust-008",
+    "2026-04-11T08:30:00+08:00",
+    SH,
+    event_id="evt-008-1",
+    installment_id="inst-008-04",
+    due_date="2026-04-10",
+    amount_due="520.00",
+    currency="CNY",
+)
+contact(
+    "cust-008",
+    "2026-04-13T23:40:00+08:00",
+    "self_service",
+    "promise_to_pay",
+    event_id="evt-008-2",
+    promise={"amount": "520.00", "date": "2026-04-18"},
+)
 missed("cust-004", "2026-04-16T09:00:00+08:00", "inst-004-04", "2026-04-15", "800.00")
+contact(
+    "cust-008",
+    "2026-04-16T10:00:00+08:00",
+    "voice_bot",
+    "callback_requested",
+    event_id="evt-008-3",
+    callback_at="2026-04-17T15:00:00+08:00",
+)
+paid("cust-008", "2026-04-18T11:00:00+08:00", "520.00", event_id="evt-008-4")
 contact("cust-006", "2026-04-20T15:00:00+08:00", "agent_call", "dispute_resolved")
 missed("cust-007", "2026-04-21T08:20:00+08:00", "inst-007-04", "2026-04-20", "150.00")
 paid("cust-007", "2026-04-24T09:00:00+08:00", "150.00")
