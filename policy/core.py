@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import NamedTuple
+from typing import Final, NamedTuple
 
 from policy import commitments as cm
 from policy import ids, ledger, memory, tiers
@@ -21,6 +21,7 @@ from policy.outreach import (
     COLLECTION_REASONS,
     Planner,
     cadence_due,
+    cancel_pending,
     collection_channels,
     collection_reason,
 )
@@ -43,7 +44,7 @@ from schemas.events import (
     PaymentMissed,
     PaymentReceived,
 )
-from schemas.outputs import Decision, RiskEscalation
+from schemas.outputs import Decision, OutreachCancelled, OutreachNeeded
 
 
 class Step(NamedTuple):
@@ -64,6 +65,18 @@ class _Facts(NamedTuple):
     opened_hardship: bool = False
     broke_promise: bool = False
     callback_at: datetime | None = None
+    cancel: Trigger | None = None  # what pending outreach lost its reason
+
+
+Trigger = tuple[str, frozenset[str] | None, bool]
+"""(cancellation reason, channels or ``None`` for all, collection outreach only)."""
+_CURED: Final[Trigger] = ("cured", None, True)
+_OUTCOME_TRIGGERS: Final[dict[str, Trigger]] = {
+    "promise_to_pay": ("promise", None, True),
+    "arrangement_agreed": ("arrangement", None, True),
+    "dispute": ("dispute", None, True),
+    "cease_contact": ("cease_contact", None, False),
+}
 
 
 _NO_FACTS = _Facts()
@@ -108,6 +121,7 @@ def apply(
         promises = cm.on_payment(promises, event.amount, day)
         if owed_before > 0 and ledger.overdue(book) <= 0:
             promises = cm.on_settled(promises)
+            facts = _Facts(cancel=_CURED)
     elif isinstance(event, PaymentMissed):
         currency = event.currency
         owed_before = ledger.overdue(book)
@@ -194,11 +208,12 @@ def remembered(
     produced them (a redelivery; a group stored without its source counts as one).
 
     Cease contact wins over re-emission: once a customer has asked for silence, a
-    re-processed older event brings back its escalations but never its outreach.
+    re-processed older event brings back its escalations and cancellations but never its
+    outreach.
     """
     decisions = memory.recall(state.memory, state.customer_id, caused_by, source)
     if state.commitments.ceased:
-        return tuple(d for d in decisions if isinstance(d, RiskEscalation))
+        return tuple(d for d in decisions if not isinstance(d, OutreachNeeded))
     return decisions
 
 
@@ -228,19 +243,33 @@ def _contact_result(
     effects = cm.on_outcome(promises, event, at, today, policy, ledger.paid_since(book, today))
     facts = _NO_FACTS
     callback_at = event.callback_at if event.outcome == "callback_requested" else None
+    cancel = _cancel_trigger(event, policy)
     if (
         effects.opened_unreachable
         or effects.opened_hardship
         or effects.broke_promise
         or callback_at is not None
+        or cancel is not None
     ):
         facts = _Facts(
             opened_unreachable=effects.opened_unreachable,
             opened_hardship=effects.opened_hardship,
             broke_promise=effects.broke_promise,
             callback_at=callback_at,
+            cancel=cancel,
         )
     return effects.commitments, attempts, facts
+
+
+def _cancel_trigger(event: ContactResultReported, policy: Policy) -> Trigger | None:
+    """What pending outreach this contact result removes the reason for (contract,
+    ``repayments.outreach-cancelled``)."""
+    outcome = event.outcome
+    if outcome == "hardship":
+        return ("hardship", frozenset(policy.hardship_blocked_channels), False)
+    if outcome == "opt_out":
+        return ("opt_out", frozenset((event.channel,)), False)
+    return _OUTCOME_TRIGGERS.get(outcome)
 
 
 def _decide(
@@ -306,6 +335,11 @@ def _decide(
     cured = old != "current" and new == "current" and owed <= 0
     out_currency = currency or policy.default_currency
     decisions: list[Decision] = []
+    cancelled: list[OutreachCancelled] = []
+    if facts.cancel is not None:
+        attempts, cancelled = cancel_pending(
+            attempts, facts.cancel, now, policy.expires_hours, state.customer_id, caused_by
+        )
     basis_bucket, basis_modifiers = state.basis_bucket, state.basis_modifiers
     if new != old:
         reasons = tiers.escalation_reasons(
@@ -324,6 +358,7 @@ def _decide(
             )
         )
         basis_bucket, basis_modifiers = bucket, modifiers
+    decisions.extend(cancelled)
     last_collection_at = state.last_collection_at
     if not promises.ceased:
         wanted = _wanted_outreach(

@@ -27,13 +27,17 @@ from policy.compact import (
 )
 from schemas.events import CHANNELS
 from schemas.outputs import (
+    CANCEL_REASONS,
     ESCALATION_REASONS,
     OUTREACH_REASONS,
     TIERS,
     Decision,
+    OutreachCancelled,
     OutreachNeeded,
     RiskEscalation,
 )
+
+CANCEL_INDEX: Final = {r: i for i, r in enumerate(CANCEL_REASONS)}
 
 NOTHING: Final = b"[]"
 _HEADER: Final = 6  # caused_by, decided_at, days_past_due, overdue_amount, currency, source
@@ -47,9 +51,15 @@ def remember(
     groups: list[list[Any]] = orjson.loads(memory)
     for d in decisions:
         if not groups or groups[-1][0] != d.caused_by:
+            # A cancellation carries no money: the header comes from the step's others.
+            full = next(
+                (x for x in decisions if x.caused_by == d.caused_by and _has_money(x)), None
+            )
+            dpd, overdue, currency = (
+                (0, "0", "") if full is None else _money(full)  # type: ignore[arg-type]
+            )
             decided = instant(d.decided_at)
-            overdue = str(d.overdue_amount)
-            groups.append([d.caused_by, decided, d.days_past_due, overdue, d.currency, source])
+            groups.append([d.caused_by, decided, dpd, overdue, currency, source])
         groups[-1].append(_item(d))
     excess = sum(map(len, groups)) - _HEADER * len(groups) - limit
     while excess > 0:
@@ -62,7 +72,17 @@ def remember(
     return orjson.dumps(groups)
 
 
+def _has_money(d: Decision) -> bool:
+    return not isinstance(d, OutreachCancelled)
+
+
+def _money(d: RiskEscalation | OutreachNeeded) -> tuple[int, str, str]:
+    return d.days_past_due, str(d.overdue_amount), d.currency
+
+
 def _item(d: Decision) -> list[Any]:
+    if isinstance(d, OutreachCancelled):
+        return [CHANNEL_INDEX[d.channel], CANCEL_INDEX[d.reason], d.outreach_id, 0]
     if isinstance(d, RiskEscalation):
         return [TIER_INDEX[d.from_tier], TIER_INDEX[d.to_tier], mask(d.reasons, ESCALATION_REASONS)]
     return [
@@ -101,6 +121,13 @@ def _expand(customer_id: str, group: list[Any]) -> list[Decision]:
     overdue = Decimal(overdue_text)
     out: list[Decision] = []
     for item in items:
+        if len(item) == 4:
+            reason = CANCEL_REASONS[item[1]]
+            channel = CHANNELS[item[0]]
+            out.append(
+                OutreachCancelled(item[2], customer_id, channel, reason, caused_by, decided_at)
+            )
+            continue
         if len(item) == 3:
             from_tier, to_tier = TIERS[item[0]], TIERS[item[1]]
             reasons = unmask(item[2], ESCALATION_REASONS)

@@ -19,7 +19,7 @@ from policy.config import ContactProfile, Policy
 from policy.contact_rules import add_attempt, after_quiet_hours, next_allowed_time
 from policy.state import Attempt
 from schemas.events import Channel
-from schemas.outputs import Decision, OutreachNeeded
+from schemas.outputs import Decision, OutreachCancelled, OutreachNeeded
 
 COLLECTION_REASONS: Final = (
     "broken_arrangement",
@@ -154,5 +154,37 @@ class Planner:
                 decided_at=self.now,
             )
         )
-        self.attempts = add_attempt(self.attempts, Attempt(not_before, channel, False, outreach_id))
+        collection = reason in COLLECTION_REASONS
+        pending = Attempt(not_before, channel, False, outreach_id, collection)
+        self.attempts = add_attempt(self.attempts, pending)
         return not_before
+
+
+def cancel_pending(
+    attempts: tuple[Attempt, ...],
+    trigger: tuple[str, frozenset[str] | None, bool],
+    now: datetime,
+    expires_hours: int,
+    customer_id: str,
+    caused_by: str,
+) -> tuple[tuple[Attempt, ...], list[OutreachCancelled]]:
+    """Cancel the pending outreach ``trigger`` removes the reason for: ``(reason, channels
+    or None for all, collection outreach only)``. Pending: emitted, not answered, the clock
+    before its ``expires_at``. A cancelled outreach no longer counts as an attempt."""
+    reason, channels, collection_only = trigger
+    window = timedelta(hours=expires_hours)
+    kept: list[Attempt] = []
+    cancelled: list[OutreachCancelled] = []
+    for a in attempts:
+        if (
+            a.outreach_id is not None
+            and now < a.at + window
+            and (channels is None or a.channel in channels)
+            and (a.collection or not collection_only)
+        ):
+            cancelled.append(
+                OutreachCancelled(a.outreach_id, customer_id, a.channel, reason, caused_by, now)
+            )
+        else:
+            kept.append(a)
+    return (tuple(kept), cancelled) if cancelled else (attempts, cancelled)

@@ -100,12 +100,15 @@ class Ledger:
 @_fast_init
 @dataclass(frozen=True, slots=True)
 class Attempt:
-    """A contact attempt; ``outreach_id`` is set while an emitted outreach awaits its result."""
+    """A contact attempt; ``outreach_id`` is set while an emitted outreach awaits its result
+    (``collection``: it has a collection reason, so a cure, promise, arrangement or dispute
+    cancels it)."""
 
     at: datetime
     channel: Channel
     right_party: bool = False
     outreach_id: str | None = None
+    collection: bool = False
 
 
 @_fast_init

@@ -156,7 +156,7 @@ def _encode_arrangement(a: ActiveArrangement) -> list[Any]:
 
 
 def _encode_attempt(attempt: Attempt) -> list[Any]:
-    code = CHANNEL_INDEX[attempt.channel] | attempt.right_party << 2
+    code = CHANNEL_INDEX[attempt.channel] | attempt.right_party << 2 | attempt.collection << 3
     if attempt.outreach_id is None:
         return [instant(attempt.at), code]
     return [instant(attempt.at), code, attempt.outreach_id]
@@ -290,4 +290,5 @@ def _decode_attempt(item: list[Any]) -> Attempt:
     at = from_instant(item[0])
     assert at is not None
     code = item[1]
-    return Attempt(at, CHANNELS[code & 3], bool(code & 4), item[2] if len(item) > 2 else None)
+    outreach_id = item[2] if len(item) > 2 else None
+    return Attempt(at, CHANNELS[code & 3], bool(code & 4), outreach_id, bool(code & 8))

@@ -25,7 +25,7 @@ from schemas.events import (
     PaymentMissed,
     PaymentReceived,
 )
-from schemas.outputs import Decision, RiskEscalation
+from schemas.outputs import Decision, OutreachCancelled, RiskEscalation
 
 _CENT: Final = Decimal("0.01")
 
@@ -56,6 +56,15 @@ def format_instant(instant: datetime) -> str:
 
 def decision_to_dict(d: Decision) -> dict[str, Any]:
     """A decision as a JSON-ready dict, keys in the contract's order."""
+    if isinstance(d, OutreachCancelled):
+        return {
+            "outreach_id": d.outreach_id,
+            "customer_id": d.customer_id,
+            "channel": d.channel,
+            "reason": d.reason,
+            "caused_by": d.caused_by,
+            "decided_at": format_instant(d.decided_at),
+        }
     if isinstance(d, RiskEscalation):
         return {
             "escalation_id": d.escalation_id,
@@ -182,6 +191,8 @@ def _put_contact_result(body: dict[str, Any], e: ContactResultReported) -> None:
             "type": e.arrangement.type,
             "until": e.arrangement.until.isoformat(),
         }
+    if e.callback_at is not None:
+        body["callback_at"] = format_instant(e.callback_at)
 
 
 def _header_to_dict(h: EventHeader) -> dict[str, Any]:

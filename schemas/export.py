@@ -38,12 +38,15 @@ from schemas.events import (
     Promise,
 )
 from schemas.outputs import (
+    CANCEL_REASONS,
     DEAD_LETTER,
     ESCALATION_REASONS,
+    OUTREACH_CANCELLED,
     OUTREACH_NEEDED,
     OUTREACH_REASONS,
     RISK_ESCALATIONS,
     TIERS,
+    OutreachCancelled,
     OutreachNeeded,
     RiskEscalation,
 )
@@ -315,14 +318,42 @@ _OUTPUT_FIELDS: Final[dict[str, dict[str, Any]]] = {
     "decided_at": _described(_INSTANT_UTC, "The processor's clock at the decision."),
 }
 
-_OUTPUTS: Final = (
-    (RISK_ESCALATIONS, RiskEscalation, "Emitted on every change of a customer's risk tier."),
-    (OUTREACH_NEEDED, OutreachNeeded, "One unit of work for a dialer or a messaging channel."),
+_CANCELLED_FIELDS: Final[dict[str, dict[str, Any]]] = {
+    "outreach_id": _described(
+        {"type": "string", "format": "uuid"}, "The outreach-needed message to drop."
+    ),
+    "reason": _described(
+        {"enum": list(CANCEL_REASONS)},
+        "Why its reason is gone: cured, promise, arrangement, dispute (collection outreach), "
+        "hardship (sms and voice_bot), opt_out (that channel), cease_contact or erasure (all).",
+    ),
+    "caused_by": _described(
+        {"type": "string", "minLength": 1}, "The event_id that removed the outreach's reason."
+    ),
+}
+
+_OUTPUTS: Final[tuple[tuple[str, type, str, dict[str, dict[str, Any]]], ...]] = (
+    (RISK_ESCALATIONS, RiskEscalation, "Emitted on every change of a customer's risk tier.", {}),
+    (
+        OUTREACH_NEEDED,
+        OutreachNeeded,
+        "One unit of work for a dialer or a messaging channel.",
+        {},
+    ),
+    (
+        OUTREACH_CANCELLED,
+        OutreachCancelled,
+        "A pending outreach a dialer should drop because its reason is gone (emitted while "
+        "the processor's clock is before its expires_at and no result answered it).",
+        _CANCELLED_FIELDS,
+    ),
 )
 
 
-def _output_schema(topic: str, cls: type, description: str) -> dict[str, Any]:
-    properties, required = _object(cls, _OUTPUT_FIELDS)
+def _output_schema(
+    topic: str, cls: type, description: str, overrides: dict[str, dict[str, Any]]
+) -> dict[str, Any]:
+    properties, required = _object(cls, {**_OUTPUT_FIELDS, **overrides})
     return {
         "$schema": DIALECT,
         "title": topic,
@@ -374,7 +405,9 @@ def _dead_letter_schema() -> dict[str, Any]:
 def build_schemas() -> dict[str, dict[str, Any]]:
     """Every topic's schema, keyed by the contract's topic name."""
     schemas = {topic: _input_schema(topic, cls, text) for topic, cls, text in _INPUTS}
-    schemas.update({topic: _output_schema(topic, cls, text) for topic, cls, text in _OUTPUTS})
+    schemas.update(
+        {topic: _output_schema(topic, cls, text, over) for topic, cls, text, over in _OUTPUTS}
+    )
     schemas[DEAD_LETTER] = _dead_letter_schema()
     return schemas
 

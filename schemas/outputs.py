@@ -9,8 +9,9 @@ from typing import ClassVar, Final, Literal
 
 RISK_ESCALATIONS: Final = "repayments.risk-escalations"
 OUTREACH_NEEDED: Final = "repayments.outreach-needed"
+OUTREACH_CANCELLED: Final = "repayments.outreach-cancelled"
 DEAD_LETTER: Final = "repayments.dead-letter"
-OUTPUT_TOPICS: Final = (RISK_ESCALATIONS, OUTREACH_NEEDED, DEAD_LETTER)
+OUTPUT_TOPICS: Final = (RISK_ESCALATIONS, OUTREACH_NEEDED, OUTREACH_CANCELLED, DEAD_LETTER)
 
 TIERS: Final = ("current", "early", "mid", "late", "severe", "charge_off")
 ESCALATION_REASONS: Final = (
@@ -75,4 +76,30 @@ class OutreachNeeded:
     topic: ClassVar[str] = OUTREACH_NEEDED
 
 
-Decision = RiskEscalation | OutreachNeeded
+CANCEL_REASONS: Final = (
+    "cured",
+    "promise",
+    "arrangement",
+    "dispute",
+    "hardship",
+    "opt_out",
+    "cease_contact",
+    "erasure",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class OutreachCancelled:
+    """A pending outreach a dialer should drop: its reason is gone."""
+
+    outreach_id: str
+    customer_id: str
+    channel: str
+    reason: str
+    caused_by: str
+    decided_at: datetime  # aware, UTC
+
+    topic: ClassVar[str] = OUTREACH_CANCELLED
+
+
+Decision = RiskEscalation | OutreachNeeded | OutreachCancelled

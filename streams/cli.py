@@ -46,7 +46,8 @@ def cmd_replay(args: argparse.Namespace) -> int:
     print(
         f"replay: {s.lines} events read, {s.processed} processed, {s.duplicates} duplicates, "
         f"{s.dead_lettered} dead-lettered, {s.rekeyed} re-keyed, {s.ticks} clock ticks, "
-        f"{s.escalations} escalations, {s.outreach} outreach, {len(replayer.states)} customers, "
+        f"{s.escalations} escalations, {s.outreach} outreach, {s.cancelled} cancelled, "
+        f"{len(replayer.states)} customers, "
         f"clock {clock}",
         file=sys.stderr,
     )

@@ -138,6 +138,11 @@ def describe(topic: str, value: dict[str, object]) -> str:
             f"{value['to_tier']} ({reasons}) dpd={value['days_past_due']} "
             f"overdue={value['overdue_amount']} {value['currency']}"
         )
+    if topic.endswith("outreach-cancelled"):
+        return (
+            f"{value['decided_at']}  {customer:<10} CANCELLED  {value['outreach_id'][:8]} via "
+            f"{value['channel']} ({value['reason']})"
+        )
     if topic.endswith("outreach-needed"):
         return (
             f"{value['decided_at']}  {customer:<10} OUTREACH   {value['reason']} via "
@@ -165,7 +170,10 @@ async def tail(
 ) -> int:
     from aiokafka import AIOKafkaConsumer
 
-    topics = [settings.topic(t) for t in ("risk-escalations", "outreach-needed", "dead-letter")]
+    topics = [
+        settings.topic(t)
+        for t in ("risk-escalations", "outreach-needed", "outreach-cancelled", "dead-letter")
+    ]
     consumer = AIOKafkaConsumer(
         *topics,
         bootstrap_servers=settings.bootstrap_servers,

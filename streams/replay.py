@@ -19,7 +19,7 @@ from schemas.decode import decode_input, decode_key
 from schemas.encode import dead_letter, decision_to_dict
 from schemas.errors import InvalidEvent, RepaymentStreamError, processing_error
 from schemas.events import INPUT_TOPICS, InputEvent
-from schemas.outputs import DEAD_LETTER, Decision, RiskEscalation
+from schemas.outputs import DEAD_LETTER, Decision, OutreachCancelled, RiskEscalation
 
 HOUR = timedelta(hours=1)
 CLOCK_TICKS = "repayments.clock-ticks"
@@ -137,6 +137,7 @@ class ReplayStats:
     ticks: int = 0
     escalations: int = 0
     outreach: int = 0
+    cancelled: int = 0
     clock: datetime | None = None
 
 
@@ -238,6 +239,8 @@ class Replayer:
         for decision in decisions:
             if isinstance(decision, RiskEscalation):
                 self.stats.escalations += 1
+            elif isinstance(decision, OutreachCancelled):
+                self.stats.cancelled += 1
             else:
                 self.stats.outreach += 1
         return [output_line(d) for d in decisions]

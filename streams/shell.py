@@ -32,7 +32,7 @@ from policy.state import StateError, decode_state, encode_state
 from schemas.decode import decode_input
 from schemas.encode import dead_letter, encode_decision, format_instant
 from schemas.errors import InvalidEvent, processing_error
-from schemas.outputs import Decision, RiskEscalation
+from schemas.outputs import Decision
 from streams.clock import ProcessClock
 from streams.logs import crash, log_event
 from streams.metrics import Metrics
@@ -167,11 +167,7 @@ class Shell:
     ) -> None:
         profile = self.policy.contact_profile
         for decision in decisions:
-            topic = (
-                self.topics.risk_escalations
-                if isinstance(decision, RiskEscalation)
-                else self.topics.outreach_needed
-            )
+            topic = self.topics.for_decision(decision)
             await self.outbox.send(topic.get_topic_name(), customer, encode_decision(decision))
             if count:
                 self.metrics.count_decision(

@@ -1,4 +1,4 @@
-"""The seven topics of a namespace, as raw-bytes Faust topics.
+"""The eight topics of a namespace, as raw-bytes Faust topics.
 
 Values stay bytes on the wire side of the shell: decoding is ``schemas.decode``'s job, so a
 message Faust could not deserialize never exists and every bad input reaches the dead-letter
@@ -24,6 +24,7 @@ from faust.types import TopicT
 
 from schemas.errors import RepaymentStreamError
 from schemas.events import CONTACT_RESULTS, MISSED_PAYMENTS, PAYMENTS
+from schemas.outputs import Decision, OutreachCancelled, OutreachNeeded
 from streams.settings import Settings
 
 CONTRACT_NAMESPACE: Final = "repayments"
@@ -63,6 +64,7 @@ class Topics:
     clock_ticks: TopicT
     risk_escalations: TopicT
     outreach_needed: TopicT
+    outreach_cancelled: TopicT
     dead_letter: TopicT
 
     @property
@@ -74,8 +76,21 @@ class Topics:
         return (*self.inputs, self.clock_ticks, *self.outputs)
 
     @property
-    def outputs(self) -> tuple[TopicT, TopicT, TopicT]:
-        return (self.risk_escalations, self.outreach_needed, self.dead_letter)
+    def outputs(self) -> tuple[TopicT, TopicT, TopicT, TopicT]:
+        return (
+            self.risk_escalations,
+            self.outreach_needed,
+            self.outreach_cancelled,
+            self.dead_letter,
+        )
+
+    def for_decision(self, decision: Decision) -> TopicT:
+        """The output topic of a decision (its contract topic, in this namespace)."""
+        if isinstance(decision, OutreachNeeded):
+            return self.outreach_needed
+        if isinstance(decision, OutreachCancelled):
+            return self.outreach_cancelled
+        return self.risk_escalations
 
 
 def contract_topic(settings: Settings, topic_name: str) -> str:
@@ -112,6 +127,7 @@ def declare_topics(app: faust.App, settings: Settings) -> Topics:
         clock_ticks=topic("clock-ticks"),
         risk_escalations=topic("risk-escalations"),
         outreach_needed=topic("outreach-needed"),
+        outreach_cancelled=topic("outreach-cancelled"),
         dead_letter=topic("dead-letter", {MAX_MESSAGE_BYTES: str(DEAD_LETTER_MAX_BYTES)}),
     )
 

@@ -141,6 +141,7 @@ CONTRACT_SUFFIXES = (
     "clock-ticks",
     "risk-escalations",
     "outreach-needed",
+    "outreach-cancelled",
     "dead-letter",
 )
 

@@ -105,8 +105,11 @@ def test_sample__replays_identically_twice() -> None:
     first, _ = run_sample()
     second, _ = run_sample()
     assert first == second
-    ids = [o["value"].get("outreach_id") or o["value"].get("escalation_id") for o in first]
-    assert len([i for i in ids if i]) == len(set(i for i in ids if i))
+    ids = [
+        (o["topic"], o["value"].get("outreach_id") or o["value"].get("escalation_id"))
+        for o in first
+    ]
+    assert len([i for i in ids if i[1]]) == len(set(i for i in ids if i[1]))
 
 
 def test_sample__every_bad_line_is_dead_lettered_with_its_code() -> None:

@@ -71,7 +71,10 @@ def test_event_ids__the_last_1000_are_remembered(policy: Policy) -> None:
 
 
 def decision_ids(decisions: tuple[Decision, ...]) -> list[str]:
-    return [d.escalation_id if isinstance(d, RiskEscalation) else d.outreach_id for d in decisions]
+    return [
+        d.escalation_id if isinstance(d, RiskEscalation) else f"{d.topic}:{d.outreach_id}"
+        for d in decisions
+    ]
 
 
 def test_ids__depend_on_history_not_on_the_clock(policy: Policy) -> None:

@@ -28,7 +28,7 @@ from schemas.events import (
     PaymentMissed,
     PaymentReceived,
 )
-from schemas.outputs import TIERS, OutreachNeeded, RiskEscalation
+from schemas.outputs import TIERS, Decision, OutreachCancelled, OutreachNeeded, RiskEscalation
 
 from .strategies import Applied, History, histories, long_history, run
 
@@ -61,6 +61,12 @@ def outcome_of(a: Applied) -> str | None:
 
 def outreach(a: Applied) -> list[OutreachNeeded]:
     return [d for d in a.step.decisions if isinstance(d, OutreachNeeded)]
+
+
+def money_decisions(a: Applied) -> list[OutreachNeeded | RiskEscalation]:
+    """Decisions that carry the customer's DPD and overdue amount (not cancellations)."""
+    assert a.step is not None
+    return [d for d in a.step.decisions if not isinstance(d, OutreachCancelled)]
 
 
 @PROPERTY_SETTINGS
@@ -106,6 +112,9 @@ def test_call_outreach__never_exceeds_the_profile_caps_when_placed(history: Hist
         if isinstance(a.event, ContactResultReported):
             attempts.record_result(a.event)
         zone = ZoneInfo(a.zone)
+        for d in a.step.decisions:
+            if isinstance(d, OutreachCancelled):  # never made: no longer an attempt
+                del attempts.pending[d.outreach_id]
         for o in outreach(a):
             attempts.pending[o.outreach_id] = (o.channel, o.not_before)
             if o.channel not in CALLS:
@@ -214,7 +223,9 @@ def test_same_history__gives_same_decisions_ids_and_states(history: History) -> 
     assert [(a.step, a.event) for a in first] == [(a.step, a.event) for a in second]
 
 
-def decision_id(d: OutreachNeeded | RiskEscalation) -> str:
+def decision_id(d: Decision) -> str:
+    if isinstance(d, OutreachCancelled):
+        return f"cancel:{d.outreach_id}"  # an outreach is cancelled at most once
     return d.outreach_id if isinstance(d, OutreachNeeded) else d.escalation_id
 
 
@@ -223,8 +234,8 @@ def decision_id(d: OutreachNeeded | RiskEscalation) -> str:
 def test_repeated_event__is_a_duplicate_that_changes_nothing_and_reemits_remembered_decisions(
     history: History,
 ) -> None:
-    seen: dict[str, OutreachNeeded | RiskEscalation] = {}
-    recent: list[OutreachNeeded | RiskEscalation] = []
+    seen: dict[str, Decision] = {}
+    recent: list[Decision] = []
     applied_ids: set[str] = set()
     for a in run(history):
         if a.step is None:
@@ -233,8 +244,8 @@ def test_repeated_event__is_a_duplicate_that_changes_nothing_and_reemits_remembe
         assert a.step.duplicate == (event_id in applied_ids), a
         if a.step.duplicate:
             remembered = [d for d in recent[-REMEMBERED_DECISIONS:] if d.caused_by == event_id]
-            if policy.ceased(a.before):  # cease means silence: escalations only, never outreach
-                remembered = [d for d in remembered if isinstance(d, RiskEscalation)]
+            if policy.ceased(a.before):  # cease means silence: never outreach again
+                remembered = [d for d in remembered if not isinstance(d, OutreachNeeded)]
             assert list(a.step.decisions) == remembered
             assert a.step.state == a.before
             continue
@@ -278,7 +289,7 @@ def test_days_past_due__is_never_negative_and_zero_when_nothing_is_overdue(
         assert overdue_amount(a.step.state) >= 0
         if overdue_amount(a.step.state) == 0:
             assert dpd == 0
-        for d in a.step.decisions:
+        for d in money_decisions(a):
             assert d.days_past_due >= 0 and d.overdue_amount >= 0, d
 
 
@@ -354,6 +365,7 @@ def test_decisions__are_stamped_with_the_step_clock_and_a_24h_window(history: Hi
         for d in a.step.decisions:
             assert d.decided_at == a.now and d.caused_by == cause, (d, a.now, cause)
             assert d.customer_id == history.customer_id
+        for d in money_decisions(a):
             assert d.days_past_due == days_past_due(state, a.now), d
             assert d.overdue_amount == overdue_amount(state), d
             assert d.currency == (state.currency or history.policy.default_currency), d
