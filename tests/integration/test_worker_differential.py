@@ -63,8 +63,9 @@ async def test_event_clock_worker__emits_exactly_the_decisions_replay_emits(
         Settings.from_env(env), lines, until=UNTIL, ticks=True, worker_url=worker.url
     )
 
-    for suffix in ("risk-escalations", "outreach-needed"):
+    for suffix in ("risk-escalations", "outreach-needed", "outreach-cancelled"):
         want = [o for o in expected if o["topic"] == f"repayments.{suffix}"]
+        assert want, suffix  # the sample exercises every output
         got = await consume(kafka_bootstrap, ns.topic(suffix), count=len(want), settle=2.0)
         got_values = [m.json() for m in got]
         assert sorted(map(decision_id, got_values)) == sorted(decision_id(o["value"]) for o in want)
