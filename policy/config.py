@@ -8,13 +8,14 @@ here, so a bad file fails at start-up with the offending key named, never mid-st
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Any, Final, Literal
 
+from policy.experiments import Experiment, parse_experiment
 from schemas.decode import SHIPPED_ZONES
 from schemas.errors import RepaymentStreamError
 from schemas.events import CHANNELS, Channel
@@ -97,6 +98,7 @@ class Policy:
     paid_installment_retention_days: int
     profiles: tuple[ContactProfile, ...]
     contact_profile: ContactProfile  # the one named ``profile``, resolved once
+    experiment: Experiment | None = None  # arms' policies (``policy.experiments``)
 
     def tier(self, name: str) -> TierRule:
         """The rule of tier ``name`` (a contract tier name)."""
@@ -122,7 +124,15 @@ def parse_policy(text: str) -> Policy:
         overlay = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise PolicyError(f"policy is not valid TOML: {exc}") from exc
-    return _build(_merge(_default_document(), overlay, ""))
+    experiment = overlay.pop("experiment", None)
+    document = _merge(_default_document(), overlay, "")
+    policy = _build(document)
+    if experiment is None:
+        return policy
+    parsed = parse_experiment(
+        experiment, lambda overrides: _build(_merge(document, overrides, "")), PolicyError
+    )
+    return replace(policy, experiment=parsed)
 
 
 def load_policy(path: str | Path) -> Policy:

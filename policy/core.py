@@ -8,6 +8,7 @@ contact results), then lets time act (grace ends, windows close), then decides t
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Final, NamedTuple
@@ -100,6 +101,7 @@ def apply(
     """
     now = as_utc(now)
     header = event.header
+    policy, arm = arm_policy(policy, header.customer_id)
     if state is None:
         state = CustomerState(
             header.customer_id, header.customer_timezone or policy.default_timezone
@@ -149,6 +151,7 @@ def apply(
         remember_seen(state.seen, digest),
         state.last_tick,
         source,
+        arm,
     )
 
 
@@ -158,6 +161,7 @@ def tick(state: CustomerState, now: datetime, policy: Policy) -> Step:
     A tick at or before the last one is a duplicate.
     """
     now = as_utc(now)
+    policy, arm = arm_policy(policy, state.customer_id)
     caused_by = ids.tick_id(now)
     if state.last_tick is not None and now <= state.last_tick:
         return Step(state, remembered(state, caused_by), True)
@@ -174,6 +178,8 @@ def tick(state: CustomerState, now: datetime, policy: Policy) -> Step:
         _NO_FACTS,
         state.seen,
         now,
+        None,
+        arm,
     )
 
 
@@ -182,6 +188,7 @@ def validate(state: CustomerState | None, event: InputEvent, policy: Policy) -> 
     ``currency_mismatch``, or ``promise.date`` / ``arrangement.until`` outside the event's
     local date .. ``arrangement_max_months`` later. Pure and cheap: replay calls it before
     the event may move its clock."""
+    policy, _ = arm_policy(policy, event.header.customer_id)
     known = None if state is None else state.currency
     if isinstance(event, PaymentReceived | PaymentMissed):
         _same_currency(known, event.currency)
@@ -199,6 +206,14 @@ def validate(state: CustomerState | None, event: InputEvent, policy: Policy) -> 
         cm.check_arrangement(event.arrangement, today, policy)
     if event.outcome == "promise_to_pay" and event.promise is not None:
         cm.check_promise(event.promise, today, policy)
+
+
+def arm_policy(policy: Policy, customer_id: str) -> tuple[Policy, str | None]:
+    """The policy of the customer's experiment arm and its name (``None``: no experiment)."""
+    if policy.experiment is None:
+        return policy, None
+    arm = policy.experiment.arm_of(customer_id)
+    return arm.policy, arm.name
 
 
 def remembered(
@@ -286,6 +301,7 @@ def _decide(
     seen: bytes,
     last_tick: datetime | None,
     source: str | None = None,
+    arm: str | None = None,
 ) -> Step:
     """Time acts, then the tier and the outreach are decided as of ``now``."""
     book = ledger.forget_payments(book, now.date())
@@ -395,6 +411,8 @@ def _decide(
                     last_collection_at = not_before
             attempts = planner.attempts
     remembered_now = state.memory
+    if decisions and arm is not None:
+        decisions = [replace(d, policy_arm=arm) for d in decisions]
     if decisions:
         remembered_now = memory.remember(remembered_now, decisions, REMEMBERED_DECISIONS, source)
     new_state = CustomerState(

@@ -40,7 +40,7 @@ from schemas.outputs import (
 CANCEL_INDEX: Final = {r: i for i, r in enumerate(CANCEL_REASONS)}
 
 NOTHING: Final = b"[]"
-_HEADER: Final = 6  # caused_by, decided_at, days_past_due, overdue_amount, currency, source
+_HEADER: Final = 7  # caused_by, decided_at, dpd, overdue_amount, currency, source, arm
 
 
 def remember(
@@ -59,7 +59,7 @@ def remember(
                 (0, "0", "") if full is None else _money(full)  # type: ignore[arg-type]
             )
             decided = instant(d.decided_at)
-            groups.append([d.caused_by, decided, dpd, overdue, currency, source])
+            groups.append([d.caused_by, decided, dpd, overdue, currency, source, d.policy_arm])
         groups[-1].append(_item(d))
     excess = sum(map(len, groups)) - _HEADER * len(groups) - limit
     while excess > 0:
@@ -110,12 +110,12 @@ def recall(
 
 
 def upgrade_v1(groups: list[Any]) -> list[Any]:
-    """Version-1 groups had no source: insert ``None`` (re-sent on any redelivery)."""
-    return [[*g[:5], None, *g[5:]] for g in groups]
+    """Version-1 groups had no source (re-sent on any redelivery) and no experiment arm."""
+    return [[*g[:5], None, None, *g[5:]] for g in groups]
 
 
 def _expand(customer_id: str, group: list[Any]) -> list[Decision]:
-    caused_by, decided, dpd, overdue_text, currency, _source, *items = group
+    caused_by, decided, dpd, overdue_text, currency, _source, arm, *items = group
     decided_at = from_instant(decided)
     assert decided_at is not None
     overdue = Decimal(overdue_text)
@@ -125,7 +125,7 @@ def _expand(customer_id: str, group: list[Any]) -> list[Decision]:
             reason = CANCEL_REASONS[item[1]]
             channel = CHANNELS[item[0]]
             out.append(
-                OutreachCancelled(item[2], customer_id, channel, reason, caused_by, decided_at)
+                OutreachCancelled(item[2], customer_id, channel, reason, caused_by, decided_at, arm)
             )
             continue
         if len(item) == 3:
@@ -144,6 +144,7 @@ def _expand(customer_id: str, group: list[Any]) -> list[Decision]:
                     currency,
                     caused_by,
                     decided_at,
+                    arm,
                 )
             )
             continue
@@ -165,6 +166,7 @@ def _expand(customer_id: str, group: list[Any]) -> list[Decision]:
                 currency,
                 caused_by,
                 decided_at,
+                arm,
             )
         )
     return out

@@ -55,7 +55,15 @@ def format_instant(instant: datetime) -> str:
 
 
 def decision_to_dict(d: Decision) -> dict[str, Any]:
-    """A decision as a JSON-ready dict, keys in the contract's order."""
+    """A decision as a JSON-ready dict, keys in the contract's order; ``policy_arm`` last,
+    only when a policy experiment runs."""
+    body = _decision_fields(d)
+    if d.policy_arm is not None:
+        body["policy_arm"] = d.policy_arm
+    return body
+
+
+def _decision_fields(d: Decision) -> dict[str, Any]:
     if isinstance(d, OutreachCancelled):
         return {
             "outreach_id": d.outreach_id,

@@ -316,6 +316,10 @@ _OUTPUT_FIELDS: Final[dict[str, dict[str, Any]]] = {
         "The event_id that triggered it, or the clock tick's id.",
     ),
     "decided_at": _described(_INSTANT_UTC, "The processor's clock at the decision."),
+    "policy_arm": _described(
+        {"type": "string", "minLength": 1},
+        "The customer's arm of the policy experiment, present when one runs.",
+    ),
 }
 
 _CANCELLED_FIELDS: Final[dict[str, dict[str, Any]]] = {

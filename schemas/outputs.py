@@ -51,6 +51,7 @@ class RiskEscalation:
     currency: str
     caused_by: str
     decided_at: datetime  # aware, UTC
+    policy_arm: str | None = None  # the customer's experiment arm, when one runs
 
     topic: ClassVar[str] = RISK_ESCALATIONS
 
@@ -72,6 +73,7 @@ class OutreachNeeded:
     currency: str
     caused_by: str
     decided_at: datetime  # aware, UTC
+    policy_arm: str | None = None
 
     topic: ClassVar[str] = OUTREACH_NEEDED
 
@@ -98,6 +100,7 @@ class OutreachCancelled:
     reason: str
     caused_by: str
     decided_at: datetime  # aware, UTC
+    policy_arm: str | None = None
 
     topic: ClassVar[str] = OUTREACH_CANCELLED
 

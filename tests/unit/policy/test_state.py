@@ -157,7 +157,7 @@ def test_decode__reads_a_version_1_state_whose_decisions_had_no_source() -> None
     state = busy_customer().current
     data = orjson.loads(encode_state(state))
     assert data[0] == 2
-    v1 = [1, *data[1:-1], [[*g[:5], *g[6:]] for g in data[-1]]]
+    v1 = [1, *data[1:-1], [[*g[:5], *g[7:]] for g in data[-1]]]
     upgraded = decode_state(orjson.dumps(v1))
     assert upgraded.recent == state.recent
-    assert all(g[5] is None for g in orjson.loads(upgraded.memory))
+    assert all(g[5] is None and g[6] is None for g in orjson.loads(upgraded.memory))

@@ -3,6 +3,7 @@ decoder and the encoders on required fields, enums and shapes."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,14 @@ from schemas.encode import dead_letter, decision_to_dict
 from schemas.errors import InvalidEvent
 from schemas.events import CONTACT_RESULTS, INPUT_TOPICS, OUTCOMES, SELF_SERVICE_OUTCOMES
 from schemas.export import SCHEMA_DIR, build_schemas, main, render, schema_path, stale_files
-from schemas.outputs import DEAD_LETTER, OUTPUT_TOPICS, OUTREACH_NEEDED, RISK_ESCALATIONS
+from schemas.outputs import (
+    DEAD_LETTER,
+    OUTPUT_TOPICS,
+    OUTREACH_CANCELLED,
+    OUTREACH_NEEDED,
+    RISK_ESCALATIONS,
+    OutreachCancelled,
+)
 from tests.unit.schemas.cases import INVALID_FIELDS, BadField
 from tests.unit.schemas.fixtures import DOC_FACTORIES, schema_errors, without
 from tests.unit.schemas.test_encode import escalation, outreach
@@ -158,11 +166,19 @@ def test_field_rejected_for_meaning_only__is_shaped_as_the_schema_says(case: Bad
 
 
 def test_encoded_decisions__validate_against_their_schemas() -> None:
-    for decision, topic in ((escalation(), RISK_ESCALATIONS), (outreach(), OUTREACH_NEEDED)):
+    cancel = OutreachCancelled("o-1", "cust-1", "sms", "cured", "evt-1", outreach().decided_at)
+    for decision, topic in (
+        (escalation(), RISK_ESCALATIONS),
+        (outreach(), OUTREACH_NEEDED),
+        (cancel, OUTREACH_CANCELLED),
+    ):
         encoded = decision_to_dict(decision)
         assert schema_errors(encoded, SCHEMAS[topic]) == []
-        assert list(encoded) == list(SCHEMAS[topic]["properties"])
+        assert list(encoded) == list(SCHEMAS[topic]["properties"])[:-1]  # no experiment runs
         assert sorted(encoded) == sorted(SCHEMAS[topic]["required"])
+        with_arm = decision_to_dict(replace(decision, policy_arm="challenger"))
+        assert schema_errors(with_arm, SCHEMAS[topic]) == []
+        assert list(with_arm) == list(SCHEMAS[topic]["properties"])
 
 
 @pytest.mark.parametrize(("key", "raw"), [(b"k", b"{}"), (None, b"\xff"), (b"\xfe", b"[]")])
