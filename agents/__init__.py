@@ -12,9 +12,10 @@ from streams.shell import Shell
 
 
 def register_all(app: faust.App, shell: Shell) -> None:
-    from agents import clock, contact_results, missed_payments, payments
+    from agents import clock, contact_results, erasures, missed_payments, payments
 
     payments.register(app, shell)
     missed_payments.register(app, shell)
     contact_results.register(app, shell)
+    erasures.register(app, shell)
     clock.register(app, shell)

@@ -64,7 +64,7 @@ from policy.accessors import (
     unreachable,
 )
 from policy.config import Policy, PolicyError, default_policy, load_policy, parse_policy
-from policy.core import Step, apply, tick
+from policy.core import Step, apply, erase, tick
 from policy.state import CustomerState
 
 __all__ = [
@@ -78,6 +78,7 @@ __all__ = [
     "days_past_due",
     "default_policy",
     "disputed",
+    "erase",
     "hardship_active",
     "held",
     "load_policy",

@@ -41,6 +41,7 @@ from schemas.events import (
     SELF_SERVICE,
     Channel,
     ContactResultReported,
+    ErasureRequested,
     InputEvent,
     PaymentMissed,
     PaymentReceived,
@@ -135,8 +136,10 @@ def apply(
             facts = _Facts(new_missed=True, broke_arrangement=broke)
             if owed_before > 0 and ledger.overdue(book) <= 0:
                 promises = cm.on_settled(promises)
-    else:
+    elif isinstance(event, ContactResultReported):
         promises, attempts, facts = _contact_result(promises, attempts, book, event, at, tz, policy)
+    else:
+        raise TypeError("an erasure is not applied to a state: call erase()")
     return _decide(
         state,
         now,
@@ -153,6 +156,28 @@ def apply(
         source,
         arm,
     )
+
+
+def erase(
+    state: CustomerState | None, event: ErasureRequested, now: datetime, policy: Policy
+) -> tuple[Decision, ...]:
+    """What erasing the customer decides at clock ``now``: every pending outreach cancelled
+    (``erasure``), nothing else. The caller then deletes the state (and its changelog
+    record); a later event starts a new customer with no history. Erasing a customer the
+    processor does not hold decides nothing (a repeat included)."""
+    if state is None:
+        return ()
+    now = as_utc(now)
+    policy, arm = arm_policy(policy, state.customer_id)
+    _, cancelled = cancel_pending(
+        state.attempts,
+        ("erasure", None, False),
+        now,
+        policy.expires_hours,
+        state.customer_id,
+        event.header.event_id,
+    )
+    return tuple(replace(d, policy_arm=arm) for d in cancelled) if arm else tuple(cancelled)
 
 
 def tick(state: CustomerState, now: datetime, policy: Policy) -> Step:

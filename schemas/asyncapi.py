@@ -76,6 +76,11 @@ def camel(name: str) -> str:
     return head + "".join(part.capitalize() for part in rest)
 
 
+def operation_id(action: str, topic: str) -> str:
+    """``receive`` + ``repayments.missed-payments`` -> ``receiveMissedPayments``."""
+    return action + "".join(part.capitalize() for part in suffix(topic).split("-"))
+
+
 def _payload(schema: Mapping[str, Any]) -> dict[str, Any]:
     """A JSON Schema as an AsyncAPI schema: the dialect line goes (AsyncAPI's default
     format is a superset of draft-07, and every keyword used here is in draft-07)."""
@@ -136,20 +141,20 @@ def build_document(version: str, examples: Mapping[str, Sequence[Example]]) -> d
     operations: dict[str, Any] = {}
     for topic in INPUT_TOPICS:
         channels[suffix(topic)] = _channel(topic, "Input: published by the platform teams")
-        operations["receive" + camel("-" + suffix(topic))] = _operation(
+        operations[operation_id("receive", topic)] = _operation(
             "receive", topic, f"Decide every message of {topic}; bad ones are dead-lettered."
         )
     for topic in OUTPUT_TOPICS:
         role = "Dead letters" if topic == DEAD_LETTER else "Output: consumed downstream"
         channels[suffix(topic)] = _channel(topic, role)
-        operations["send" + camel("-" + suffix(topic))] = _operation(
+        operations[operation_id("send", topic)] = _operation(
             "send", topic, f"Every {suffix(topic)} message the processor decides."
         )
     channels[suffix(CLOCK_TICKS)] = _channel(CLOCK_TICKS, "Internal: the processor's clock")
-    operations["sendClockTicks"] = _operation(
+    operations[operation_id("send", CLOCK_TICKS)] = _operation(
         "send", CLOCK_TICKS, "The leader publishes one tick per partition per slot."
     )
-    operations["receiveClockTicks"] = _operation(
+    operations[operation_id("receive", CLOCK_TICKS)] = _operation(
         "receive", CLOCK_TICKS, "Time passes for the customers of the tick's partition."
     )
 

@@ -40,6 +40,7 @@ from schemas.events import (
     ARRANGEMENT_TYPES,
     CALLBACK_MAX_DAYS,
     CONTACT_RESULTS,
+    ERASURES,
     MISSED_PAYMENTS,
     OUTCOMES,
     PAYMENTS,
@@ -49,6 +50,7 @@ from schemas.events import (
     Arrangement,
     ArrangementType,
     ContactResultReported,
+    ErasureRequested,
     EventHeader,
     InputEvent,
     PaymentMissed,
@@ -479,8 +481,13 @@ def add_months(day: date, months: int) -> date:
     return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
+def _erasure_requested(doc: dict[str, Any], not_after: datetime | None) -> ErasureRequested:
+    return ErasureRequested(_header(doc, not_after)[0])
+
+
 _DECODERS: Final[dict[str, Callable[[dict[str, Any], datetime | None], InputEvent]]] = {
     PAYMENTS: _payment_received,
     MISSED_PAYMENTS: _payment_missed,
     CONTACT_RESULTS: _contact_result_reported,
+    ERASURES: _erasure_requested,
 }

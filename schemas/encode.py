@@ -17,9 +17,11 @@ import orjson
 from schemas.errors import InvalidEvent
 from schemas.events import (
     CONTACT_RESULTS,
+    ERASURES,
     MISSED_PAYMENTS,
     PAYMENTS,
     ContactResultReported,
+    ErasureRequested,
     EventHeader,
     InputEvent,
     PaymentMissed,
@@ -165,6 +167,8 @@ def input_topic(e: InputEvent) -> str:
         return PAYMENTS
     if isinstance(e, PaymentMissed):
         return MISSED_PAYMENTS
+    if isinstance(e, ErasureRequested):
+        return ERASURES
     return CONTACT_RESULTS
 
 
@@ -183,7 +187,7 @@ def encode_input_event(e: InputEvent) -> dict[str, Any]:
         body["amount_due"] = _plain(e.amount_due)
         body["currency"] = e.currency
         _put_optional(body, "account_id", e.account_id)
-    else:
+    elif isinstance(e, ContactResultReported):
         _put_contact_result(body, e)
     return body
 

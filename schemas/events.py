@@ -15,7 +15,8 @@ from typing import Final, Literal
 PAYMENTS: Final = "repayments.payments"
 MISSED_PAYMENTS: Final = "repayments.missed-payments"
 CONTACT_RESULTS: Final = "repayments.contact-results"
-INPUT_TOPICS: Final = (PAYMENTS, MISSED_PAYMENTS, CONTACT_RESULTS)
+ERASURES: Final = "repayments.erasures"
+INPUT_TOPICS: Final = (PAYMENTS, MISSED_PAYMENTS, CONTACT_RESULTS, ERASURES)
 
 Channel = Literal["sms", "email", "voice_bot", "agent_call"]
 CHANNELS: Final[tuple[Channel, ...]] = ("sms", "email", "voice_bot", "agent_call")
@@ -105,4 +106,11 @@ class ContactResultReported:
     callback_at: datetime | None = None  # aware, UTC; only with callback_requested
 
 
-InputEvent = PaymentReceived | PaymentMissed | ContactResultReported
+@dataclass(frozen=True, slots=True)
+class ErasureRequested:
+    """Erase the customer's personal data (PIPL art. 47, GDPR art. 17): the common fields."""
+
+    header: EventHeader
+
+
+InputEvent = PaymentReceived | PaymentMissed | ContactResultReported | ErasureRequested

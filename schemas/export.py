@@ -24,6 +24,7 @@ from schemas.events import (
     CALLBACK_MAX_DAYS,
     CHANNELS,
     CONTACT_RESULTS,
+    ERASURES,
     MISSED_PAYMENTS,
     OUTCOMES,
     PAYMENTS,
@@ -32,6 +33,7 @@ from schemas.events import (
     SELF_SERVICE_OUTCOMES,
     Arrangement,
     ContactResultReported,
+    ErasureRequested,
     EventHeader,
     PaymentMissed,
     PaymentReceived,
@@ -235,6 +237,14 @@ _INPUTS: Final = (
         ContactResultReported,
         "The outcome of one contact attempt, reported by a dialer or a channel, or an action "
         "the customer took on their own at any hour (channel self_service).",
+    ),
+    (
+        ERASURES,
+        ErasureRequested,
+        "Erase the customer's personal data (PIPL art. 47, GDPR art. 17), sent once the "
+        "lender may: pending outreach is cancelled (erasure), the state is deleted from the "
+        "table and its changelog (a tombstone), nothing else is emitted for the customer. A "
+        "later event with the same customer_id starts a new customer.",
     ),
 )
 

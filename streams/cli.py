@@ -47,6 +47,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
         f"replay: {s.lines} events read, {s.processed} processed, {s.duplicates} duplicates, "
         f"{s.dead_lettered} dead-lettered, {s.rekeyed} re-keyed, {s.ticks} clock ticks, "
         f"{s.escalations} escalations, {s.outreach} outreach, {s.cancelled} cancelled, "
+        f"{s.erased} erased, "
         f"{len(replayer.states)} customers, "
         f"clock {clock}",
         file=sys.stderr,
@@ -62,6 +63,13 @@ def cmd_policy_check(args: argparse.Namespace) -> int:
     print(orjson.dumps(asdict(policy), option=orjson.OPT_INDENT_2, default=str).decode())
     print(f"policy ok: {args.file or 'built-in default'}", file=sys.stderr)
     return 0
+
+
+def cmd_whatif(args: argparse.Namespace) -> int:
+    """Replay one history under each policy and compare what they decided."""
+    from streams.whatif_report import main as whatif_main
+
+    return whatif_main(args)
 
 
 def cmd_worker(argv: Sequence[str]) -> int:
@@ -121,6 +129,31 @@ def build_parser() -> argparse.ArgumentParser:
         help="occurred_at more than H hours after the wall clock is invalid_field (default 24)",
     )
     replay.set_defaults(func=cmd_replay)
+
+    whatif = sub.add_parser(
+        "whatif", help="replay one history under several policies and compare their decisions"
+    )
+    whatif.add_argument("input", metavar="INPUT.jsonl", help="the history (read once per policy)")
+    whatif.add_argument(
+        "--policy",
+        action="append",
+        required=True,
+        metavar="FILE",
+        help="policy TOML, repeat for each policy (the first is the baseline); "
+        "'default' is the built-in policy",
+    )
+    whatif.add_argument("--until", metavar="TIMESTAMP", help="advance the clock to this time")
+    whatif.add_argument("--format", choices=("table", "json", "html"), default="table")
+    whatif.add_argument("--out", metavar="FILE", help="write the report here (default: stdout)")
+    whatif.add_argument(
+        "--top", type=int, default=10, metavar="N", help="customers that differ most to show"
+    )
+    whatif.add_argument(
+        "--jobs", type=int, default=1, metavar="N", help="replay up to N policies at once"
+    )
+    whatif.add_argument("--max-bytes", type=int, default=65536, help=argparse.SUPPRESS)
+    whatif.add_argument("--max-future-hours", type=int, default=24, help=argparse.SUPPRESS)
+    whatif.set_defaults(func=cmd_whatif)
 
     pol = sub.add_parser("policy", help="policy tools")
     pol_sub = pol.add_subparsers(dest="policy_command", required=True)

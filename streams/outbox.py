@@ -61,6 +61,16 @@ class Outbox:
         delivery = await self._app.producer.send(self._changelog, key, blob, partition, None, None)
         delivery.add_done_callback(partial(self._persisted, TP(self._changelog, partition)))
 
+    async def delete_state(self, key: bytes, partition: int) -> None:
+        """Erase the customer: gone from the local store, and a tombstone (a null value) in
+        its changelog partition, so compaction removes every earlier record of the key."""
+        if key in self._table.data:
+            del self._table.data[key]
+        if not self._changelog:
+            self._changelog = self._table.changelog_topic.get_topic_name()
+        delivery = await self._app.producer.send(self._changelog, key, None, partition, None, None)
+        delivery.add_done_callback(partial(self._persisted, TP(self._changelog, partition)))
+
     def _persisted(self, tp: TP, delivery: asyncio.Future[Any]) -> None:
         if _check_delivery(tp.topic, delivery):
             self._table.data.set_persisted_offset(tp, delivery.result().offset)

@@ -13,12 +13,12 @@ from datetime import UTC, datetime, timedelta
 
 import orjson
 
-from policy import CustomerState, Policy, apply, ids, tick
+from policy import CustomerState, Policy, apply, erase, ids, tick
 from policy.core import validate
 from schemas.decode import decode_input, decode_key
 from schemas.encode import dead_letter, decision_to_dict
 from schemas.errors import InvalidEvent, RepaymentStreamError, processing_error
-from schemas.events import INPUT_TOPICS, InputEvent
+from schemas.events import INPUT_TOPICS, ErasureRequested, InputEvent
 from schemas.outputs import DEAD_LETTER, Decision, OutreachCancelled, RiskEscalation
 
 HOUR = timedelta(hours=1)
@@ -138,6 +138,7 @@ class ReplayStats:
     escalations: int = 0
     outreach: int = 0
     cancelled: int = 0
+    erased: int = 0
     clock: datetime | None = None
 
 
@@ -220,6 +221,8 @@ class Replayer:
         now = header.occurred_at if clock is None or header.occurred_at > clock else clock
         if decode_key(item.key) != header.customer_id:
             self.stats.rekeyed += 1
+        if isinstance(event, ErasureRequested):
+            return self._erase(event, now)
         source = ids.message_source(item.topic, item.partition, item.offset)
         try:
             step = apply(self.states.get(header.customer_id), event, now, self.policy, source)
@@ -234,6 +237,14 @@ class Replayer:
         else:
             self.stats.processed += 1
         return self._emit(step.decisions)
+
+    def _erase(self, event: ErasureRequested, now: datetime) -> list[dict[str, object]]:
+        """As the worker does: pending outreach cancelled, the state gone."""
+        customer_id = event.header.customer_id
+        decisions = erase(self.states.pop(customer_id, None), event, now, self.policy)
+        self.stats.clock = now
+        self.stats.erased += 1
+        return self._emit(decisions)
 
     def _emit(self, decisions: tuple[Decision, ...]) -> list[dict[str, object]]:
         for decision in decisions:

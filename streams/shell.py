@@ -27,11 +27,12 @@ from typing import NoReturn
 import orjson
 from faust.types import EventT, TableT
 
-from policy import CustomerState, Policy, apply, ids, tick
+from policy import CustomerState, Policy, apply, erase, ids, tick
 from policy.state import StateError, decode_state, encode_state
 from schemas.decode import decode_input
 from schemas.encode import dead_letter, encode_decision, format_instant
 from schemas.errors import InvalidEvent, processing_error
+from schemas.events import ErasureRequested
 from schemas.outputs import Decision
 from streams.clock import ProcessClock
 from streams.logs import crash, log_event
@@ -88,6 +89,8 @@ class Shell:
         now = self.clock.for_event(decoded.header.occurred_at, message.partition, record=False)
         blob = self.table.data.get(customer)
         state = decode_state(blob) if blob is not None else None  # StateError: stop
+        if isinstance(decoded, ErasureRequested):
+            return await self._erase(event, raw, decoded, customer, now, state, blob is not None)
         source = ids.message_source(topic, message.partition, message.offset)
         try:
             step = apply(state, decoded, now, self.policy, source)
@@ -103,6 +106,32 @@ class Shell:
         age = (now - decoded.header.occurred_at).total_seconds()
         self.metrics.event_age_seconds.observe(max(age, 0.0))
         return "duplicate" if step.duplicate else "processed"
+
+    async def _erase(
+        self,
+        event: EventT,
+        raw: bytes,
+        erasure: ErasureRequested,
+        customer: bytes,
+        now: datetime,
+        state: CustomerState | None,
+        stored: bool,
+    ) -> str:
+        """Cancel the customer's pending outreach, then delete the state and tombstone its
+        changelog record: the personal data goes away for good once compacted."""
+        partition = event.message.partition
+        try:
+            decisions = erase(state, erasure, now, self.policy)
+        except Exception as exc:
+            return await self._processing_error(event, raw, exc)
+        self.clock.record(now, partition)
+        if state is not None:
+            await self._send(customer, state, decisions, count=True)
+        if stored:
+            await self.outbox.delete_state(customer, partition)
+        self.owned.forget(customer, partition)
+        log.info("customer erased", extra=log_event("erased", partition=partition))
+        return "erased"
 
     async def process_tick(self, event: EventT) -> None:
         """One clock tick: time passes for every customer of the tick's partition."""

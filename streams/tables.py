@@ -52,6 +52,11 @@ class OwnedCustomers:
         self._tier[key] = tier
         self._by_partition.setdefault(partition, set()).add(key)
 
+    def forget(self, key: bytes, partition: int) -> None:
+        """An erased customer leaves every index."""
+        self._tier.pop(key, None)
+        self._by_partition.get(partition, set()).discard(key)
+
     def rebuild(self, owned: Iterable[tuple[bytes, int, str]]) -> None:
         self._tier = {}
         self._by_partition = {}

@@ -1,4 +1,4 @@
-"""The eight topics of a namespace, as raw-bytes Faust topics.
+"""The nine topics of a namespace, as raw-bytes Faust topics.
 
 Values stay bytes on the wire side of the shell: decoding is ``schemas.decode``'s job, so a
 message Faust could not deserialize never exists and every bad input reaches the dead-letter
@@ -23,7 +23,7 @@ from aiokafka.errors import TopicAuthorizationFailedError, UnknownTopicOrPartiti
 from faust.types import TopicT
 
 from schemas.errors import RepaymentStreamError
-from schemas.events import CONTACT_RESULTS, MISSED_PAYMENTS, PAYMENTS
+from schemas.events import CONTACT_RESULTS, ERASURES, MISSED_PAYMENTS, PAYMENTS
 from schemas.outputs import Decision, OutreachCancelled, OutreachNeeded
 from streams.settings import Settings
 
@@ -61,6 +61,7 @@ class Topics:
     payments: TopicT
     missed_payments: TopicT
     contact_results: TopicT
+    erasures: TopicT
     clock_ticks: TopicT
     risk_escalations: TopicT
     outreach_needed: TopicT
@@ -68,8 +69,8 @@ class Topics:
     dead_letter: TopicT
 
     @property
-    def inputs(self) -> tuple[TopicT, TopicT, TopicT]:
-        return (self.payments, self.missed_payments, self.contact_results)
+    def inputs(self) -> tuple[TopicT, TopicT, TopicT, TopicT]:
+        return (self.payments, self.missed_payments, self.contact_results, self.erasures)
 
     @property
     def all(self) -> tuple[TopicT, ...]:
@@ -124,6 +125,7 @@ def declare_topics(app: faust.App, settings: Settings) -> Topics:
         payments=topic(suffix(PAYMENTS)),
         missed_payments=topic(suffix(MISSED_PAYMENTS)),
         contact_results=topic(suffix(CONTACT_RESULTS)),
+        erasures=topic(suffix(ERASURES)),
         clock_ticks=topic("clock-ticks"),
         risk_escalations=topic("risk-escalations"),
         outreach_needed=topic("outreach-needed"),

@@ -254,3 +254,18 @@ def test_replay__a_repeated_line_is_a_duplicate_and_decides_nothing() -> None:
     twice = Replayer(default_policy())
     assert list(twice.replay([line_a, line_a])) == once != []
     assert twice.stats.duplicates == 1
+
+
+def test_replay__an_erasure_forgets_the_customer_and_a_later_event_starts_anew() -> None:
+    erasure = line(
+        "repayments.erasures",
+        {"event_id": "e-1", "customer_id": "c1", "occurred_at": "2026-03-01T10:00:00Z"},
+    )
+    replayer = Replayer(default_policy())
+    out = list(replayer.replay([missed("a", "2026-03-01T09:30:00Z"), erasure]))
+    cancelled = [o for o in out if o["topic"] == "repayments.outreach-cancelled"]
+    assert [o["value"]["reason"] for o in cancelled] == ["erasure"]  # type: ignore[index]
+    assert "c1" not in replayer.states and replayer.stats.erased == 1
+    again = list(replayer.replay([missed("a", "2026-03-01T11:00:00Z")]))
+    assert [o["value"]["caused_by"] for o in again][:1] == ["a"]  # not a duplicate: new customer
+    assert replayer.states["c1"].total_due == 100

@@ -30,11 +30,11 @@ from bench.portfolio import PortfolioSpec, generate
 from policy import Policy, default_policy
 from schemas.decode import DEFAULT_MAX_BYTES, decode_input
 from schemas.errors import InvalidEvent
-from schemas.events import INPUT_TOPICS, MISSED_PAYMENTS, PAYMENTS, InputEvent
+from schemas.events import MISSED_PAYMENTS, PAYMENTS, InputEvent
 from schemas.outputs import DEAD_LETTER
 from streams.replay import EventItem, Replayer
 from tests.unit.hostile.contract import TIME_BOUND_SECONDS
-from tests.unit.hostile.families import CORPUS_FAMILIES, FAMILIES, mutate
+from tests.unit.hostile.families import CORPUS_FAMILIES, DATA_TOPICS, FAMILIES, mutate
 from tests.unit.hostile.mutations import ANYTHING, Base, Expect, RandomChooser
 
 SEED = 2026
@@ -66,7 +66,7 @@ def build(hostile: int = HOSTILE, *, seed: int = SEED, customers: int = CUSTOMER
         Message(m.topic, m.key, m.value, "valid", ANYTHING)
         for m in generate(PortfolioSpec(customers=customers, seed=seed))
     ]
-    by_topic: dict[str, list[int]] = {t: [] for t in INPUT_TOPICS}
+    by_topic: dict[str, list[int]] = {t: [] for t in DATA_TOPICS}
     for i, m in enumerate(valid):
         by_topic[m.topic].append(i)
     after = Counter(rng.randrange(len(valid)) for _ in range(hostile))

@@ -12,7 +12,7 @@ from typing import Any
 import orjson
 
 from schemas.decode import DEFAULT_MAX_BYTES
-from schemas.events import CONTACT_RESULTS, INPUT_TOPICS, MISSED_PAYMENTS, PAYMENTS
+from schemas.events import CONTACT_RESULTS, MISSED_PAYMENTS, PAYMENTS
 from tests.unit.hostile.mutations import (
     ANYTHING,
     KIND,
@@ -41,12 +41,16 @@ from tests.unit.hostile.mutations import (
 )
 from tests.unit.schemas.fixtures import replaced, without
 
+DATA_TOPICS = (PAYMENTS, MISSED_PAYMENTS, CONTACT_RESULTS)
+"""The topics whose messages change a state; an erasure (header fields only, the same
+decoding) is tested in tests/unit/policy/test_erasure.py and live."""
+
 FAMILIES: dict[str, Family] = {}
 
 
 def family(
     name: str,
-    topics: Sequence[str] = INPUT_TOPICS,
+    topics: Sequence[str] = DATA_TOPICS,
     *,
     in_corpus: bool = True,
     keeps_clock: bool = True,

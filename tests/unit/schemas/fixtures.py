@@ -8,7 +8,7 @@ from typing import Any
 import orjson
 
 from schemas.decode import decode_input
-from schemas.events import CONTACT_RESULTS, MISSED_PAYMENTS, PAYMENTS, InputEvent
+from schemas.events import CONTACT_RESULTS, ERASURES, MISSED_PAYMENTS, PAYMENTS, InputEvent
 
 
 def payment_doc(**overrides: Any) -> dict[str, Any]:
@@ -56,7 +56,18 @@ def contact_doc(**overrides: Any) -> dict[str, Any]:
     return _with(doc, overrides)
 
 
-DOC_FACTORIES = {PAYMENTS: payment_doc, MISSED_PAYMENTS: missed_doc, CONTACT_RESULTS: contact_doc}
+def erasure_doc(**overrides: Any) -> dict[str, Any]:
+    """An erasure request: the common fields only."""
+    doc = {"event_id": "erase-1", "customer_id": "cust-1", "occurred_at": "2026-03-03T10:00:00Z"}
+    return _with(doc, overrides)
+
+
+DOC_FACTORIES = {
+    PAYMENTS: payment_doc,
+    MISSED_PAYMENTS: missed_doc,
+    CONTACT_RESULTS: contact_doc,
+    ERASURES: erasure_doc,
+}
 
 
 def _with(doc: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from schemas.events import (
     OUTCOMES,
     PAYMENTS,
     ContactResultReported,
+    ErasureRequested,
     InputEvent,
     PaymentMissed,
     PaymentReceived,
@@ -69,6 +70,8 @@ def _check_decoded(event: InputEvent) -> None:
     elif isinstance(event, PaymentMissed):
         amounts.append(event.amount_due)
         days.append(event.due_date)
+    elif isinstance(event, ErasureRequested):
+        pass  # the common fields only
     elif event.promise is not None:
         amounts.append(event.promise.amount)
         days.append(event.promise.date)
