@@ -84,6 +84,8 @@ async def test_event_clock_worker__emits_exactly_the_decisions_replay_emits(
     assert samples.value("repayment_outreach_deferred_total") == len(deferred) > 0
     assert samples.value("repayment_clock_ticks_total") == PARTITIONS * ticks
 
+    assert_no_personal_data(worker.log_path.read_text(errors="replace"), lines)
+
     want_letters = [o["value"] for o in expected if o["topic"] == "repayments.dead-letter"]
     letters = await consume(
         kafka_bootstrap, ns.topic("dead-letter"), count=len(want_letters), settle=1.0
@@ -106,3 +108,14 @@ def _letter_identity(letter: dict[str, Any], namespace: str) -> bytes:
     topic = str(letter["source_topic"]).removeprefix(namespace + ".")
     kept = {k: v for k, v in letter.items() if k not in ("partition", "offset", "source_topic")}
     return orjson.dumps({"topic": topic, **kept}, option=orjson.OPT_SORT_KEYS)
+
+
+def assert_no_personal_data(log: str, lines: list[str]) -> None:
+    """At the default log level the worker logs no customer id, amount or raw input."""
+    values = [orjson.loads(text)["value"] for text in lines]
+    documents = [v for v in values if isinstance(v, dict)]
+    customers = {str(v["customer_id"]) for v in documents if "customer_id" in v}
+    amounts = {str(v[k]) for v in documents for k in ("amount", "amount_due") if k in v}
+    assert log.strip(), "the worker logged nothing: the scan would prove nothing"
+    found = sorted(x for x in customers | amounts | {'"event_id"'} if x in log)
+    assert found == [], f"personal data in the worker's log: {found}"
