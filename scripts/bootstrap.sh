@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Make a checkout ready to run and test: .venv with the project and its test tools, and the
-# local Kafka's jars. Idempotent and quick when nothing changed; safe on a bare machine.
+# Make a checkout ready to run and test: .venv with the project and its test tools, the
+# local Kafka's jars, and the operations tools the tests run for real (scripts/tools.sh:
+# Prometheus, promtool, amtool, @asyncapi/cli, kustomize). Idempotent and quick when nothing
+# changed; safe on a bare machine.
 #   PYTHON=python3.12 scripts/bootstrap.sh     # choose the interpreter for a new .venv
 set -euo pipefail
 
@@ -47,4 +49,5 @@ fi
 
 say "fetching the local Kafka broker (deploy/kafka/kafka.sh fetch)"
 bash deploy/kafka/kafka.sh fetch
+bash scripts/tools.sh
 say "ready: . $VENV/bin/activate"

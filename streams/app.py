@@ -28,6 +28,7 @@ from streams.settings import Settings
 from streams.shell import Shell
 from streams.tables import OwnedCustomers, customer_table
 from streams.topics import DEAD_LETTER_MAX_BYTES, declare_topics
+from streams.web import advertised_url
 
 log = logging.getLogger("repayment.app")
 
@@ -64,7 +65,7 @@ def create_app(settings: Settings, policy: Policy | None = None) -> faust.App:
         web_bind=settings.web_host,
         web_host=settings.web_host,
         web_port=settings.web_port,
-        canonical_url=f"http://{settings.web_host}:{settings.web_port}",
+        canonical_url=advertised_url(settings),
         logging_config=logging_config(settings.log_level),
         autodiscover=False,
     )

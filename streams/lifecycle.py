@@ -1,5 +1,8 @@
 """What the worker does around processing: topics at start, rebalances, lag, readiness.
 
+It also feeds the metrics that say where a worker stands: every known series at zero from
+the start, readiness, recovery progress and owned partitions (``streams.metrics``).
+
 Each hook logs one structured record, so start-up, recovery and rebalances can be followed
 in the log stream alone.
 """
@@ -59,11 +62,24 @@ async def rebuild_owned(app: faust.App, shell: Shell) -> int:
     return len(shell.owned)
 
 
+def recovery_remaining(app: faust.App) -> tuple[int, int]:
+    """Changelog records still to read: (active partitions, standby copies)."""
+    recovery = app.tables.recovery
+    return recovery.active_remaining_total(), recovery.standby_remaining_total()
+
+
 def register(app: faust.App, shell: Shell) -> None:
     metrics = shell.metrics
-    watched = {
-        name for topic in (*shell.topics.inputs, shell.topics.clock_ticks) for name in topic.topics
-    }
+    inputs = [name for topic in shell.topics.inputs for name in topic.topics]
+    ticks = shell.topics.clock_ticks.get_topic_name()
+    metrics.initialise(inputs, ticks)
+    metrics.worker_state.bind(
+        ready=lambda: is_ready(app)[0],
+        recovering=lambda: bool(app.in_recovery) or not app.tables.recovery.completed.is_set(),
+        remaining=lambda: recovery_remaining(app),
+        partitions=lambda: len(owned_partitions(app, shell)),
+    )
+    watched = {*inputs, ticks}
     lag_series: set[tuple[str, str]] = set()
 
     @app.on_partitions_revoked.connect
@@ -106,19 +122,27 @@ def register(app: faust.App, shell: Shell) -> None:
 
     @app.timer(interval=LAG_INTERVAL_SECONDS, name="consumer-lag")
     async def update_consumer_lag() -> None:
-        """Lag = end offset (asked from the broker) - this consumer's position."""
+        """Lag = end offset (asked from the broker) - this consumer's position.
+
+        A partition's series lives as long as the partition is assigned: while a rebalance
+        is under way, or when the broker or the consumer cannot say, the last value stays,
+        so a stalled partition keeps its lag instead of vanishing from the alert's view.
+        """
+        if app.rebalancing:
+            return
         consumer = app.consumer
         owned = [tp for tp in consumer.assignment() if tp.topic in watched]
         ends = await consumer.highwaters(*owned) if owned else {}
         current: set[tuple[str, str]] = set()
         for tp in owned:
+            labels = (tp.topic, str(tp.partition))
             position = await consumer.position(tp)
             end = ends.get(tp)
-            if end is None or position is None:
-                continue
-            labels = (tp.topic, str(tp.partition))
-            metrics.consumer_lag.labels(*labels).set(max(end - position, 0))
-            current.add(labels)
+            if end is not None and position is not None:
+                metrics.consumer_lag.labels(*labels).set(max(end - position, 0))
+                current.add(labels)
+            elif labels in lag_series:
+                current.add(labels)  # unknown for now: keep the last value
         for labels in lag_series - current:
             metrics.consumer_lag.remove(*labels)
         lag_series.clear()

@@ -1,23 +1,45 @@
 """Prometheus metrics of one worker, in their own registry (exposed at ``/metrics``).
 
 No label ever carries a customer id: label values come from closed sets (topics, results,
-tiers, channels, reasons, rules) so the series count stays bounded.
+tiers, channels, reasons, rules) so the series count stays bounded. Every labelled series
+whose labels are known at start exists from the first scrape, at zero (``initialise``): a
+series born at 1 has no increase for ``rate()``, so the first dead letter after a start
+would raise no alert and the dashboard would miss it.
 """
 
 from __future__ import annotations
 
 from collections import Counter as Tally
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
+from itertools import product
 from typing import Final
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.platform_collector import PlatformCollector
+from prometheus_client.process_collector import ProcessCollector
 from prometheus_client.registry import Collector
 
-from schemas.outputs import TIERS, Decision, OutreachNeeded
+from schemas.events import CHANNELS
+from schemas.outputs import (
+    CANCEL_REASONS,
+    ESCALATION_REASONS,
+    OUTREACH_REASONS,
+    TIERS,
+    Decision,
+    OutreachCancelled,
+    OutreachNeeded,
+)
 from streams.tables import OwnedCustomers
 
 CONTENT_TYPE: Final = "text/plain; version=0.0.4; charset=utf-8"
+
+INPUT_RESULTS: Final = ("processed", "duplicate", "rekeyed", "dead_lettered", "processing_error")
+"""Every ``result`` the shell counts for an input message."""
+TICK_RESULTS: Final = ("dead_lettered", "processing_error")
+"""Results counted in ``repayment_events_total`` for clock ticks (applied ones have their own)."""
+DEFERRAL_RULES: Final = ("quiet_hours", "cap")
+"""What may move an outreach's ``not_before`` (``streams.summary.deferred_rule``)."""
 
 _SECONDS_BUCKETS: Final = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5)
 _AGE_BUCKETS: Final = (0.01, 0.1, 0.5, 1, 5, 30, 60, 300, 1800, 3600, 86400, 604800)
@@ -42,12 +64,65 @@ class CustomerCensus(Collector):
         yield family
 
 
+class WorkerState(Collector):
+    """Readiness, table recovery and ownership, read from the app at scrape time.
+
+    Until ``bind`` the worker reports itself not ready, not recovering and owning nothing,
+    which is what a worker that has not joined its group yet is.
+    """
+
+    def __init__(self) -> None:
+        self.ready: Callable[[], bool] = lambda: False
+        self.recovering: Callable[[], bool] = lambda: False
+        self.remaining: Callable[[], tuple[int, int]] = lambda: (0, 0)
+        self.partitions: Callable[[], int] = lambda: 0
+
+    def bind(
+        self,
+        *,
+        ready: Callable[[], bool],
+        recovering: Callable[[], bool],
+        remaining: Callable[[], tuple[int, int]],
+        partitions: Callable[[], int],
+    ) -> None:
+        self.ready, self.recovering = ready, recovering
+        self.remaining, self.partitions = remaining, partitions
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        yield GaugeMetricFamily(
+            "repayment_ready",
+            "1 while /readyz answers 200: tables recovered, no rebalance under way.",
+            value=int(self.ready()),
+        )
+        yield GaugeMetricFamily(
+            "repayment_recovering",
+            "1 while the customer table is being recovered from its changelog.",
+            value=int(self.recovering()),
+        )
+        remaining = GaugeMetricFamily(
+            "repayment_recovery_remaining_records",
+            "Changelog records still to read before recovery completes, by replica kind.",
+            labels=["replica"],
+        )
+        active, standby = self.remaining()
+        remaining.add_metric(["active"], active)
+        remaining.add_metric(["standby"], standby)
+        yield remaining
+        yield GaugeMetricFamily(
+            "repayment_assigned_partitions",
+            "Table partitions this worker owns actively (standby copies excluded).",
+            value=self.partitions(),
+        )
+
+
 class Metrics:
     """Every series a worker exports; ``owned`` feeds ``repayment_customers``."""
 
     def __init__(self, owned: OwnedCustomers | None = None) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
+        ProcessCollector(registry=r)  # process_start_time_seconds: restarts, crash loops
+        PlatformCollector(registry=r)
         self.events = Counter(
             "repayment_events", "Input events by outcome.", ["topic", "result"], registry=r
         )
@@ -94,7 +169,32 @@ class Metrics:
         self.clock_ticks = Counter(
             "repayment_clock_ticks", "Clock tick messages processed.", registry=r
         )
+        self.worker_state = WorkerState()
+        r.register(self.worker_state)
         r.register(CustomerCensus(owned if owned is not None else OwnedCustomers()))
+
+    def initialise(self, inputs: Sequence[str], clock_ticks: str) -> None:
+        """Create at zero every labelled series the worker can emit, for the real topic names.
+
+        Decisions get the full product of the closed sets (tiers x channels x reasons, by
+        kind), about 300 series: a combination the policy never produces stays at zero.
+        """
+        for topic, result in product(inputs, INPUT_RESULTS):
+            self.events.labels(topic, result)
+        for result in TICK_RESULTS:
+            self.events.labels(clock_ticks, result)
+        for topic in (*inputs, clock_ticks):
+            self.processing_seconds.labels(topic)
+        for topic in inputs:
+            self.rekeyed.labels(topic)
+        for rule in DEFERRAL_RULES:
+            self.outreach_deferred.labels(rule)
+        for tier, channel, reason in product(TIERS, CHANNELS, OUTREACH_REASONS):
+            self.decisions.labels("outreach", tier, channel, reason)
+        for tier, reason in product(TIERS, ESCALATION_REASONS):
+            self.decisions.labels("escalation", tier, "", reason)
+        for channel, reason in product(CHANNELS, CANCEL_REASONS):
+            self.decisions.labels("cancellation", "", channel, reason)
 
     def count_decision(self, decision: Decision, deferred_rule: str | None) -> None:
         if isinstance(decision, OutreachNeeded):
@@ -103,6 +203,8 @@ class Metrics:
             ).inc()
             if deferred_rule is not None:
                 self.outreach_deferred.labels(deferred_rule).inc()
+        elif isinstance(decision, OutreachCancelled):
+            self.decisions.labels("cancellation", "", decision.channel, decision.reason).inc()
         else:
             reason = decision.reasons[0] if decision.reasons else ""
             self.decisions.labels("escalation", decision.to_tier, "", reason).inc()

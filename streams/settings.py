@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final, Literal
+from urllib.parse import urlsplit
 
 from schemas.errors import RepaymentStreamError
 
@@ -35,6 +36,7 @@ LOG_LEVEL: Final = "REPAYMENT_LOG_LEVEL"
 PRODUCER_LINGER_MS: Final = "REPAYMENT_PRODUCER_LINGER_MS"
 MAX_FUTURE_HOURS: Final = "REPAYMENT_MAX_FUTURE_HOURS"
 ON_PROCESSING_ERROR: Final = "REPAYMENT_ON_PROCESSING_ERROR"
+ADVERTISED_URL: Final = "REPAYMENT_ADVERTISED_URL"
 
 ENV_VARS: Final = (
     KAFKA_BOOTSTRAP_SERVERS,
@@ -55,6 +57,7 @@ ENV_VARS: Final = (
     PRODUCER_LINGER_MS,
     MAX_FUTURE_HOURS,
     ON_PROCESSING_ERROR,
+    ADVERTISED_URL,
 )
 
 _STORES: Final = ("rocksdb://", "memory://")
@@ -92,6 +95,7 @@ class Settings:
     producer_linger_ms: int = 5
     max_future_hours: int = 24
     on_processing_error: str = "dead_letter"
+    advertised_url: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -133,6 +137,7 @@ class Settings:
                 _ON_ERROR,
                 defaults.on_processing_error,
             ),
+            advertised_url=_url(ADVERTISED_URL, get(ADVERTISED_URL)),
         )
 
     def topic(self, suffix: str) -> str:
@@ -180,6 +185,22 @@ def _choice(
     if value not in allowed:
         raise SettingsError(f"{name} must be one of {', '.join(allowed)}; got {raw!r}")
     return value
+
+
+def _url(name: str, raw: str | None) -> str | None:
+    """``http(s)://host:port`` with nothing after it: what other workers send requests to."""
+    if raw is None:
+        return None
+    parts = urlsplit(raw)
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    if parts.scheme not in ("http", "https") or not parts.hostname or port is None:
+        raise SettingsError(f"{name} must look like http://host:port, got {raw!r}")
+    if parts.path not in ("", "/") or parts.query or parts.fragment or parts.username:
+        raise SettingsError(f"{name} must be only scheme, host and port, got {raw!r}")
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 def _clock(raw: str | None) -> ClockMode:

@@ -1,12 +1,16 @@
 """HTTP views of a worker: metrics, health, readiness and one customer's state.
 
 ``/customers/{id}`` is routed by Faust to the worker owning the customer's partition, so any
-worker answers for any customer.
+worker answers for any customer. Routing goes to the URL each worker advertises to its group
+(``advertised_url``): it must reach that worker and no other, or a worker would answer from
+its standby copy (or not at all) as if it owned the customer. ``served_by`` in the answer
+names the worker that answered.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import socket
+from typing import Any, Final
 
 import faust
 from faust.web import Request, Response, View
@@ -14,8 +18,26 @@ from faust.web import Request, Response, View
 from policy.state import decode_state
 from streams.lifecycle import is_ready
 from streams.metrics import CONTENT_TYPE
+from streams.settings import Settings
 from streams.shell import Shell
 from streams.summary import customer_summary
+
+WILDCARD_HOSTS: Final = ("0.0.0.0", "::", "")
+
+
+def advertised_url(settings: Settings) -> str:
+    """The URL other workers reach this one at.
+
+    ``REPAYMENT_ADVERTISED_URL`` when set (Kubernetes: the pod's stable DNS name); otherwise
+    the web host, or the machine's host name when the web server listens on every address:
+    ``http://0.0.0.0:6066`` would be the same, unroutable, address for every worker.
+    """
+    if settings.advertised_url is not None:
+        return settings.advertised_url
+    host = settings.web_host
+    if host in WILDCARD_HOSTS:
+        host = socket.gethostname()
+    return f"http://{host}:{settings.web_port}"
 
 
 def register(app: faust.App, shell: Shell) -> None:
@@ -48,4 +70,4 @@ def register(app: faust.App, shell: Shell) -> None:
                     {"error": "unknown customer", "customer_id": customer_id}, status=404
                 )
             summary = customer_summary(decode_state(blob), shell.clock.current())
-            return self.json(summary)
+            return self.json({**summary, "served_by": str(app.conf.canonical_url)})

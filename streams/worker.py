@@ -58,6 +58,7 @@ def main(argv: list[str]) -> int:
     import faust
 
     from streams.app import create_app
+    from streams.web import advertised_url
 
     app = create_app(settings)
     worker = faust.Worker(
@@ -77,6 +78,7 @@ def main(argv: list[str]) -> int:
             "worker_starting",
             pid=os.getpid(),
             web=f"http://{settings.web_host}:{settings.web_port}",
+            advertised_url=advertised_url(settings),
             data_dir=str(settings.data_dir),
         ),
     )

@@ -75,7 +75,10 @@ class WorkerProcess:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.env['REPAYMENT_WEB_PORT']}"
+        """Where the test reaches the worker: its web host, loopback when it listens on all."""
+        host = self.env.get("REPAYMENT_WEB_HOST", "127.0.0.1")
+        host = "127.0.0.1" if host in ("0.0.0.0", "") else host
+        return f"http://{host}:{self.env['REPAYMENT_WEB_PORT']}"
 
     def start(self) -> WorkerProcess:
         self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed in wait()/kill()

@@ -30,7 +30,7 @@ from streams.topics import DEAD_LETTER_MAX_BYTES
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
 WEB_PORT = Settings().web_port
-METRIC_NAME = re.compile(r"\brepayment_[a-z_]+\b")
+METRIC_NAME = re.compile(r"\b(?:repayment|process)_[a-z_]+\b")
 
 
 def load_yaml(path: Path) -> Any:
@@ -248,7 +248,10 @@ def test_prometheus__scrapes_the_worker_service_on_its_web_port(
     assert host in services and int(port) == WEB_PORT
     mounts = services["prometheus"]["volumes"]
     assert "./deploy/prometheus:/etc/prometheus:ro" in mounts
-    assert config["rule_files"] == ["/etc/prometheus/rules.yml"]
+    # Relative to the config file: /etc/prometheus/rules.yml in compose, and promtool or
+    # scripts/prometheus.sh find it beside the file here.
+    assert config["rule_files"] == ["rules.yml"]
+    assert (DEPLOY / "prometheus" / "rules.yml").is_file()
 
 
 def test_prometheus_rules__cover_the_operational_alerts_with_real_metrics() -> None:
@@ -257,14 +260,19 @@ def test_prometheus_rules__cover_the_operational_alerts_with_real_metrics() -> N
     ]
     assert {r["alert"] for r in rules} == {
         "RepaymentWorkerDown",
+        "RepaymentWorkerCrashLooping",
         "RepaymentConsumerLagGrowing",
+        "RepaymentConsumerStalled",
         "RepaymentDeadLetters",
         "RepaymentNoClockTicks",
         "RepaymentProcessingSlow",
         "RepaymentProcessingErrors",
+        "RepaymentRebalanceStorm",
+        "RepaymentRecoveryNotFinishing",
     }
     used = {name for r in rules for name in METRIC_NAME.findall(r["expr"])}
     assert used <= exported_metric_names()
+    assert "process_start_time_seconds" in used  # restarts: the crash-loop alert
     assert all(r["annotations"]["summary"] and r["annotations"]["description"] for r in rules)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from streams.app import create_app
 from streams.clock import ProcessClock, tick_slot
 from streams.settings import ENV_VARS, Settings, SettingsError
 from streams.shell import parse_tick
+from streams.web import advertised_url
 
 # No broker needed; kept beside the worker's other tests (they could move to tests/unit/streams).
 
@@ -28,7 +30,8 @@ def test_settings__defaults_match_the_architecture_table() -> None:
     )
     assert (settings.web_host, settings.web_port, settings.clock) == ("127.0.0.1", 6066, "wall")
     assert (settings.max_future_hours, settings.on_processing_error) == (24, "dead_letter")
-    assert len(ENV_VARS) == len(set(ENV_VARS)) == 18
+    assert settings.advertised_url is None
+    assert len(ENV_VARS) == len(set(ENV_VARS)) == 19
 
 
 def test_settings__every_variable_is_read() -> None:
@@ -51,6 +54,7 @@ def test_settings__every_variable_is_read() -> None:
         "REPAYMENT_PRODUCER_LINGER_MS": "0",
         "REPAYMENT_MAX_FUTURE_HOURS": "2",
         "REPAYMENT_ON_PROCESSING_ERROR": "stop",
+        "REPAYMENT_ADVERTISED_URL": "http://rs-0.rs.ns.svc.cluster.local:8080/",
     }
     assert set(env) == set(ENV_VARS)
     s = Settings.from_env(env)
@@ -73,6 +77,7 @@ def test_settings__every_variable_is_read() -> None:
         producer_linger_ms=0,
         max_future_hours=2,
         on_processing_error="stop",
+        advertised_url="http://rs-0.rs.ns.svc.cluster.local:8080",
     )
     assert s.topic("payments") == "acme.payments"
 
@@ -89,6 +94,11 @@ def test_settings__every_variable_is_read() -> None:
         ("REPAYMENT_PROCESSING_GUARANTEE", "exactly_once"),
         ("REPAYMENT_PRODUCER_LINGER_MS", "-1"),
         ("REPAYMENT_PRODUCER_LINGER_MS", "5ms"),
+        ("REPAYMENT_ADVERTISED_URL", "rs-0:6066"),
+        ("REPAYMENT_ADVERTISED_URL", "http://rs-0"),
+        ("REPAYMENT_ADVERTISED_URL", "http://rs-0:port"),
+        ("REPAYMENT_ADVERTISED_URL", "ftp://rs-0:6066"),
+        ("REPAYMENT_ADVERTISED_URL", "http://rs-0:6066/metrics"),
     ],
 )
 def test_settings__bad_value__refused_naming_the_variable(name: str, value: str) -> None:
@@ -113,6 +123,21 @@ def test_app__faust_environment_variables_cannot_override_ours(
     assert [str(url) for url in conf.broker] == ["kafka://127.0.0.1:1"]
     assert (str(conf.store), conf.web_port, str(conf.datadir)) == ("memory:", 6066, "var/data")
     assert conf.producer_linger == 0.005  # REPAYMENT_PRODUCER_LINGER_MS, not Faust's variable
+
+
+@pytest.mark.parametrize(
+    ("env", "url"),
+    [
+        ({"REPAYMENT_ADVERTISED_URL": "https://rs-1.rs:6066"}, "https://rs-1.rs:6066"),
+        ({"REPAYMENT_WEB_HOST": "10.0.0.7", "REPAYMENT_WEB_PORT": "7000"}, "http://10.0.0.7:7000"),
+        ({"REPAYMENT_WEB_HOST": "0.0.0.0"}, f"http://{socket.gethostname()}:6066"),
+    ],
+)
+def test_app__advertises_the_url_other_workers_route_to(env: dict[str, str], url: str) -> None:
+    """Never ``0.0.0.0``: every worker would advertise it, and none would be routed to."""
+    settings = Settings.from_env({"REPAYMENT_STORE": "memory://", **env})
+    assert advertised_url(settings) == url
+    assert str(create_app(settings).conf.canonical_url) == url
 
 
 def test_event_clock__is_the_largest_time_seen_and_ticks_never_run_back_on_a_partition() -> None:
