@@ -11,7 +11,8 @@ Stories (all CNY, Asia/Shanghai unless said):
   episode (verify_contact, tier up); a right-party contact later ends it (tier down).
 - cust-004 reports hardship (hardship_review, no sms/voice bot for 14 days), agrees a
   deferral, then misses another installment: broken_arrangement.
-- cust-005 opts out of SMS, then asks for all contact to cease: silence, escalations only.
+- cust-005 opts out of SMS, then asks for all contact to cease: silence, escalations only;
+  late in June the lender erases the customer's data (repayments.erasures).
 - cust-006 disputes the debt; collection outreach waits for dispute_resolved. One of its
   messages carries the wrong key and is re-keyed.
 - cust-007 misses three installments in a row: repeat_delinquency.
@@ -31,6 +32,7 @@ import sys
 PAYMENTS = "repayments.payments"
 MISSED = "repayments.missed-payments"
 CONTACTS = "repayments.contact-results"
+ERASURES = "repayments.erasures"
 
 lines: list[dict[str, object]] = []
 _counter = 0
@@ -69,9 +71,7 @@ def missed(customer: str, at: str, inst: str, due: str, amount: str, tz: str | N
     )
 
 
-def paid(
-    customer: str, at: str, amount: str, inst: str | None = None, **more: object
-) -> dict:
+def paid(customer: str, at: str, amount: str, inst: str | None = None, **more: object) -> dict:
     fields: dict[str, object] = {"amount": amount, "currency": "CNY", **more}
     if inst:
         fields["installment_id"] = inst
@@ -201,6 +201,7 @@ line = paid("cust-006", "2026-04-25T10:00:00+08:00", "100.00")
 line["key"] = "cust-060"  # a producer bug: wrong key, re-keyed and processed
 contact("cust-003", "2026-05-10T10:00:00-04:00", "agent_call", "reached")
 missed("cust-007", "2026-05-21T08:20:00+08:00", "inst-007-05", "2026-05-20", "150.00")
+_event(ERASURES, "cust-005", "2026-06-25T09:00:00+08:00", event_id="erase-005")
 
 for entry in lines:
     sys.stdout.write(json.dumps(entry, separators=(",", ":")) + "\n")

@@ -72,7 +72,9 @@ def register(app: faust.App, shell: Shell) -> None:
     metrics = shell.metrics
     inputs = [name for topic in shell.topics.inputs for name in topic.topics]
     ticks = shell.topics.clock_ticks.get_topic_name()
-    metrics.initialise(inputs, ticks)
+    experiment = shell.policy.experiment
+    arms = [arm.name for arm in experiment.arms] if experiment is not None else []
+    metrics.initialise(inputs, ticks, arms)
     metrics.worker_state.bind(
         ready=lambda: is_ready(app)[0],
         recovering=lambda: bool(app.in_recovery) or not app.tables.recovery.completed.is_set(),

@@ -20,7 +20,7 @@ from prometheus_client.platform_collector import PlatformCollector
 from prometheus_client.process_collector import ProcessCollector
 from prometheus_client.registry import Collector
 
-from schemas.events import CHANNELS
+from schemas.events import CHANNELS, SELF_SERVICE, SELF_SERVICE_OUTCOMES, ContactResultReported
 from schemas.outputs import (
     CANCEL_REASONS,
     ESCALATION_REASONS,
@@ -34,7 +34,14 @@ from streams.tables import OwnedCustomers
 
 CONTENT_TYPE: Final = "text/plain; version=0.0.4; charset=utf-8"
 
-INPUT_RESULTS: Final = ("processed", "duplicate", "rekeyed", "dead_lettered", "processing_error")
+INPUT_RESULTS: Final = (
+    "processed",
+    "duplicate",
+    "rekeyed",
+    "dead_lettered",
+    "processing_error",
+    "erased",
+)
 """Every ``result`` the shell counts for an input message."""
 TICK_RESULTS: Final = ("dead_lettered", "processing_error")
 """Results counted in ``repayment_events_total`` for clock ticks (applied ones have their own)."""
@@ -129,7 +136,23 @@ class Metrics:
         self.decisions = Counter(
             "repayment_decisions",
             "Decisions emitted (re-emitted duplicates excluded).",
-            ["kind", "tier", "channel", "reason"],
+            ["kind", "tier", "channel", "reason", "arm"],
+            registry=r,
+        )
+        self.self_service = Counter(
+            "repayment_self_service_actions",
+            "Customers' own actions in the 7x24 self-service channel, by outcome.",
+            ["outcome"],
+            registry=r,
+        )
+        self.callbacks_requested = Counter(
+            "repayment_callbacks_requested",
+            "callback_requested results carrying a callback_at.",
+            registry=r,
+        )
+        self.callbacks_scheduled = Counter(
+            "repayment_callbacks_scheduled",
+            "callback outreach emitted (a request may find no channel: an agent_call opt-out).",
             registry=r,
         )
         self.outreach_deferred = Counter(
@@ -173,12 +196,15 @@ class Metrics:
         r.register(self.worker_state)
         r.register(CustomerCensus(owned if owned is not None else OwnedCustomers()))
 
-    def initialise(self, inputs: Sequence[str], clock_ticks: str) -> None:
+    def initialise(self, inputs: Sequence[str], clock_ticks: str, arms: Sequence[str] = ()) -> None:
         """Create at zero every labelled series the worker can emit, for the real topic names.
 
         Decisions get the full product of the closed sets (tiers x channels x reasons, by
-        kind), about 300 series: a combination the policy never produces stays at zero.
+        kind), about 300 series per experiment arm (``arm=""`` without an experiment): a
+        combination the policy never produces stays at zero.
         """
+        for outcome in sorted(SELF_SERVICE_OUTCOMES):
+            self.self_service.labels(outcome)
         for topic, result in product(inputs, INPUT_RESULTS):
             self.events.labels(topic, result)
         for result in TICK_RESULTS:
@@ -189,25 +215,36 @@ class Metrics:
             self.rekeyed.labels(topic)
         for rule in DEFERRAL_RULES:
             self.outreach_deferred.labels(rule)
-        for tier, channel, reason in product(TIERS, CHANNELS, OUTREACH_REASONS):
-            self.decisions.labels("outreach", tier, channel, reason)
-        for tier, reason in product(TIERS, ESCALATION_REASONS):
-            self.decisions.labels("escalation", tier, "", reason)
-        for channel, reason in product(CHANNELS, CANCEL_REASONS):
-            self.decisions.labels("cancellation", "", channel, reason)
+        for arm in arms or ("",):
+            for tier, channel, reason in product(TIERS, CHANNELS, OUTREACH_REASONS):
+                self.decisions.labels("outreach", tier, channel, reason, arm)
+            for tier, reason in product(TIERS, ESCALATION_REASONS):
+                self.decisions.labels("escalation", tier, "", reason, arm)
+            for channel, reason in product(CHANNELS, CANCEL_REASONS):
+                self.decisions.labels("cancellation", "", channel, reason, arm)
 
     def count_decision(self, decision: Decision, deferred_rule: str | None) -> None:
+        arm = decision.policy_arm or ""
         if isinstance(decision, OutreachNeeded):
             self.decisions.labels(
-                "outreach", decision.tier, decision.channel, decision.reason
+                "outreach", decision.tier, decision.channel, decision.reason, arm
             ).inc()
             if deferred_rule is not None:
                 self.outreach_deferred.labels(deferred_rule).inc()
+            if decision.reason == "callback":
+                self.callbacks_scheduled.inc()
         elif isinstance(decision, OutreachCancelled):
-            self.decisions.labels("cancellation", "", decision.channel, decision.reason).inc()
+            self.decisions.labels("cancellation", "", decision.channel, decision.reason, arm).inc()
         else:
             reason = decision.reasons[0] if decision.reasons else ""
-            self.decisions.labels("escalation", decision.to_tier, "", reason).inc()
+            self.decisions.labels("escalation", decision.to_tier, "", reason, arm).inc()
+
+    def count_contact_result(self, event: ContactResultReported) -> None:
+        """Self-service actions and callback requests, once per accepted result."""
+        if event.channel == SELF_SERVICE:
+            self.self_service.labels(event.outcome).inc()
+        if event.callback_at is not None:
+            self.callbacks_requested.inc()
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)

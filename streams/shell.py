@@ -32,7 +32,7 @@ from policy.state import StateError, decode_state, encode_state
 from schemas.decode import decode_input
 from schemas.encode import dead_letter, encode_decision, format_instant
 from schemas.errors import InvalidEvent, processing_error
-from schemas.events import ErasureRequested
+from schemas.events import ContactResultReported, ErasureRequested
 from schemas.outputs import Decision
 from streams.clock import ProcessClock
 from streams.logs import crash, log_event
@@ -102,6 +102,8 @@ class Shell:
         self.clock.record(now, message.partition)
         if new_blob is not None:
             await self._store(customer, message.partition, step.state, blob, new_blob)
+            if isinstance(decoded, ContactResultReported):
+                self.metrics.count_contact_result(decoded)
         await self._send(customer, step.state, step.decisions, count=not step.duplicate)
         age = (now - decoded.header.occurred_at).total_seconds()
         self.metrics.event_age_seconds.observe(max(age, 0.0))
@@ -165,6 +167,7 @@ class Shell:
                 # The tick is fine; this customer's state made the core fail. The dead
                 # letter names the customer (its key) so the defect can be replayed.
                 await self._processing_error(event, raw, exc, key=customer)
+                self.metrics.events.labels(message.topic, "processing_error").inc()
                 continue
             if new_blob is not None:
                 await self._store(customer, message.partition, step.state, blob, new_blob)

@@ -171,7 +171,8 @@ async def test_worker_http__health_readiness_metrics_and_customer_view(
     worker.wait_until(lambda: bool(worker.metrics().labelsets("repayment_consumer_lag")), 15, "lag")
     lag = worker.metrics()
     assert {s["topic"] for s in lag.labelsets("repayment_consumer_lag")} == {
-        ns.topic(s) for s in ("payments", "missed-payments", "contact-results", "clock-ticks")
+        ns.topic(s)
+        for s in ("payments", "missed-payments", "contact-results", "erasures", "clock-ticks")
     }
     assert lag.value("repayment_consumer_lag") == 0
 

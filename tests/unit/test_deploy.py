@@ -138,6 +138,7 @@ CONTRACT_SUFFIXES = (
     "payments",
     "missed-payments",
     "contact-results",
+    "erasures",
     "clock-ticks",
     "risk-escalations",
     "outreach-needed",

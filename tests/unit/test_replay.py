@@ -179,7 +179,7 @@ def test_replay_command__prints_json_lines_and_a_summary() -> None:
     )
     lines = [orjson.loads(x) for x in result.stdout.splitlines()]
     assert lines and all(set(x) == {"topic", "key", "value"} for x in lines)
-    assert b"dead-lettered" in result.stderr and b"clock 2026-06-01T00:30:00Z" in result.stderr
+    assert b"dead-lettered" in result.stderr and b"clock 2026-06-25T01:00:00Z" in result.stderr
 
 
 def test_replay_command__a_missing_file_is_a_clear_error() -> None:

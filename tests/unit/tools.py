@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -19,8 +20,13 @@ CACHE_BIN = CACHE_BIN / "bin"
 
 
 def tool(name: str) -> str:
-    """The path of ``name`` on PATH or in the tools cache; fails the test when absent."""
-    found = shutil.which(name) or shutil.which(name, path=str(CACHE_BIN))
+    """The path of ``name`` on PATH, beside this Python (a venv's console scripts) or in the
+    tools cache; fails the test when absent."""
+    found = (
+        shutil.which(name)
+        or shutil.which(name, path=str(Path(sys.executable).parent))
+        or shutil.which(name, path=str(CACHE_BIN))
+    )
     if found is None:
         pytest.fail(f"{name} not found: run scripts/bootstrap.sh (scripts/tools.sh installs it)")
     return found

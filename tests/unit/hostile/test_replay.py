@@ -17,6 +17,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+import orjson
 from hypothesis import given
 
 from schemas.errors import InvalidEvent
@@ -64,7 +65,12 @@ def test_hostile_lines_for_other_customers__one_dead_letter_each_and_no_effect_o
     for line_no, (customer, hostile) in case.hostile.items():
         out = mixed.of_line[line_no]
         letters = [o["value"] for o in out if o["topic"] == DEAD_LETTER]
-        assert all(o["key"] == customer for o in out if o["topic"] != DEAD_LETTER)
+        # Decisions go to the line's customer: its key, or the customer_id in its value
+        # (authoritative: a wrong key is re-keyed), never the good customer.
+        owners = {customer, _value_customer(hostile.raw)}
+        assert all(o["key"] in owners for o in out if o["topic"] != DEAD_LETTER)
+        decided = [o for o in out if o["topic"] != DEAD_LETTER]
+        assert all(o["key"] != case.history.customer_id for o in decided), hostile
         assert len(letters) <= 1, (hostile, letters)
         if isinstance(hostile.expect, Rejected):
             assert len(letters) == 1, f"line {line_no} not dead-lettered: {hostile!r}"
@@ -80,3 +86,13 @@ def test_hostile_lines_for_other_customers__one_dead_letter_each_and_no_effect_o
     assert mixed.good == clean.good
     assert mixed.replayer.states[good] == clean.replayer.states[good]
     assert mixed.ticks == clean.ticks
+
+
+def _value_customer(raw: bytes) -> str | None:
+    """The customer_id a hostile value names, if it names one."""
+    try:
+        doc = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return None
+    value = doc.get("customer_id") if isinstance(doc, dict) else None
+    return value if isinstance(value, str) else None
