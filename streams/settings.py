@@ -8,7 +8,7 @@ Faust an empty environment so none of those can silently override what is writte
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final, Literal
 from urllib.parse import urlsplit
@@ -37,6 +37,8 @@ PRODUCER_LINGER_MS: Final = "REPAYMENT_PRODUCER_LINGER_MS"
 MAX_FUTURE_HOURS: Final = "REPAYMENT_MAX_FUTURE_HOURS"
 ON_PROCESSING_ERROR: Final = "REPAYMENT_ON_PROCESSING_ERROR"
 ADVERTISED_URL: Final = "REPAYMENT_ADVERTISED_URL"
+API_TOKEN: Final = "REPAYMENT_API_TOKEN"
+API_TOKEN_FILE: Final = "REPAYMENT_API_TOKEN_FILE"
 
 ENV_VARS: Final = (
     KAFKA_BOOTSTRAP_SERVERS,
@@ -58,6 +60,8 @@ ENV_VARS: Final = (
     MAX_FUTURE_HOURS,
     ON_PROCESSING_ERROR,
     ADVERTISED_URL,
+    API_TOKEN,
+    API_TOKEN_FILE,
 )
 
 _STORES: Final = ("rocksdb://", "memory://")
@@ -96,6 +100,8 @@ class Settings:
     max_future_hours: int = 24
     on_processing_error: str = "dead_letter"
     advertised_url: str | None = None
+    api_token: str | None = field(default=None, repr=False)  # never logged
+    api_token_file: Path | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -138,11 +144,22 @@ class Settings:
                 defaults.on_processing_error,
             ),
             advertised_url=_url(ADVERTISED_URL, get(ADVERTISED_URL)),
+            api_token=get(API_TOKEN),
+            api_token_file=_existing_file(API_TOKEN_FILE, get(API_TOKEN_FILE)),
         )
 
     def topic(self, suffix: str) -> str:
         """The real topic name for a contract suffix: ``payments`` -> ``<ns>.payments``."""
         return f"{self.topic_namespace}.{suffix}"
+
+
+def _existing_file(name: str, raw: str | None) -> Path | None:
+    if raw is None:
+        return None
+    path = Path(raw)
+    if not path.is_file():
+        raise SettingsError(f"{name} names no readable file: {raw!r}")
+    return path
 
 
 def _int_at_least(name: str, raw: str | None, default: int, minimum: int = 1) -> int:

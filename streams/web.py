@@ -16,6 +16,7 @@ import faust
 from faust.web import Request, Response, View
 
 from policy.state import decode_state
+from streams.access import Refusal, customer_access
 from streams.lifecycle import is_ready
 from streams.metrics import CONTENT_TYPE
 from streams.settings import Settings
@@ -59,10 +60,25 @@ def register(app: faust.App, shell: Shell) -> None:
             ready, why = is_ready(app)
             return self.json({"status": why}, status=200 if ready else 503)
 
+    settings = shell.settings
+    access = customer_access(settings.api_token, settings.api_token_file, settings.web_host)
+
     @app.page("/customers/{id}")
     class CustomerView(View):
-        @app.table_route(table=shell.table, match_info="id")
+        """Customer data: only with the credential (``streams.access``), checked here and
+        again by the owner when Faust routes the request there (headers travel along)."""
+
         async def get(self, request: Request, **kwargs: Any) -> Response:
+            try:
+                access.check(request.headers.get("Authorization"))
+            except Refusal as refusal:
+                challenge = {"WWW-Authenticate": "Bearer"} if refusal.status == 401 else None
+                return self.error(refusal.status, refusal.message, headers=challenge)
+            response: Response = await self.routed(request, **kwargs)
+            return response
+
+        @app.table_route(table=shell.table, match_info="id")
+        async def routed(self, request: Request, **kwargs: Any) -> Response:
             customer_id = request.match_info["id"]
             blob = shell.table.get(customer_id.encode())
             if blob is None:

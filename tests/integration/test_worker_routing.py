@@ -27,6 +27,8 @@ from tests.integration.worker_fixtures import (
 
 pytestmark = pytest.mark.integration
 
+TOKEN = "routing-test-token"
+BEARER = {"Authorization": f"Bearer {TOKEN}"}
 PARTITIONS = 4
 CUSTOMERS = [f"cust-{n:02d}" for n in range(16)]
 
@@ -65,6 +67,7 @@ async def test_customer_view__any_worker_answers_from_the_owner_at_its_advertise
             REPAYMENT_WEB_HOST=host,
             REPAYMENT_WEB_PORT=str(port),
             REPAYMENT_ADVERTISED_URL=f"http://{host}:{port}",
+            REPAYMENT_API_TOKEN=TOKEN,
         )
 
     a = start_worker("a", env("a", "127.0.0.2"))
@@ -102,7 +105,10 @@ async def test_customer_view__any_worker_answers_from_the_owner_at_its_advertise
     for customer in CUSTOMERS:
         owner = owner_of[key_partition(customer.encode(), PARTITIONS)]
         for asked in (a, b):
-            status, body = asked.get(f"/customers/{customer}")
+            path = f"/customers/{customer}"
+            assert asked.get(path)[0] == 401  # no credential
+            assert asked.get(path, headers={"Authorization": "Bearer wrong"})[0] == 403
+            status, body = asked.get(path, headers=BEARER)  # also when routed to the owner
             assert status == 200, (asked.name, customer, body)
             summary = orjson.loads(body)
             assert summary["customer_id"] == customer and summary["tier"] == "early"
@@ -115,3 +121,29 @@ async def test_customer_view__any_worker_answers_from_the_owner_at_its_advertise
         ("b", a.env["REPAYMENT_ADVERTISED_URL"]),
         ("b", b.env["REPAYMENT_ADVERTISED_URL"]),
     }
+
+
+async def test_customer_view__off_without_a_token_on_a_non_loopback_address(
+    kafka_bootstrap: str,
+    topic_namespace: NamespaceFactory,
+    start_worker: WorkerFactory,
+    tmp_path: Path,
+) -> None:
+    ns = await topic_namespace(partitions=1)
+    port = free_port()
+    env = worker_env(
+        bootstrap=kafka_bootstrap,
+        namespace=ns.name,
+        app_id=f"{ns.name}-app",
+        partitions=1,
+        data_dir=tmp_path / "open",
+        REPAYMENT_WEB_HOST="0.0.0.0",
+        REPAYMENT_WEB_PORT=str(port),
+        REPAYMENT_ADVERTISED_URL=f"http://127.0.0.1:{port}",
+    )
+    worker = start_worker("open", env)
+    worker.wait_ready()
+    status, body = worker.get("/customers/cust-1", headers=BEARER)
+    assert status == 403 and b"REPAYMENT_API_TOKEN" in body
+    assert worker.get("/metrics")[0] == 200  # no customer data: open
+    assert worker.get("/readyz")[0] == 200

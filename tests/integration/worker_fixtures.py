@@ -91,9 +91,12 @@ class WorkerProcess:
         )
         return self
 
-    def get(self, path: str, timeout: float = 5.0) -> tuple[int, bytes]:
+    def get(
+        self, path: str, timeout: float = 5.0, headers: Mapping[str, str] | None = None
+    ) -> tuple[int, bytes]:
+        request = urllib.request.Request(self.url + path, headers=dict(headers or {}))  # noqa: S310
         try:
-            with urllib.request.urlopen(self.url + path, timeout=timeout) as response:  # noqa: S310
+            with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
                 return response.status, response.read()
         except urllib.error.HTTPError as error:
             return error.code, error.read()

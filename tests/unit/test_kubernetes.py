@@ -59,12 +59,17 @@ def worker_container() -> dict[str, Any]:
 
 
 def kubelet_env(pod: str, namespace: str) -> dict[str, str]:
-    """The container's own env as the kubelet resolves it: downward API, then $(VAR)."""
+    """The container's own env as the kubelet resolves it: downward API, then $(VAR); an
+    optional Secret that does not exist leaves its variable unset."""
     fields = {"metadata.name": pod, "metadata.namespace": namespace}
     env: dict[str, str] = {}
     for var in worker_container()["env"]:
-        if "valueFrom" in var:
-            env[var["name"]] = fields[var["valueFrom"]["fieldRef"]["fieldPath"]]
+        source = var.get("valueFrom", {})
+        if "secretKeyRef" in source:
+            assert source["secretKeyRef"]["optional"] is True
+            continue
+        if "fieldRef" in source:
+            env[var["name"]] = fields[source["fieldRef"]["fieldPath"]]
         else:
             env[var["name"]] = re.sub(r"\$\((\w+)\)", lambda m: env[m.group(1)], var["value"])
     return env

@@ -31,10 +31,12 @@ def test_settings__defaults_match_the_architecture_table() -> None:
     assert (settings.web_host, settings.web_port, settings.clock) == ("127.0.0.1", 6066, "wall")
     assert (settings.max_future_hours, settings.on_processing_error) == (24, "dead_letter")
     assert settings.advertised_url is None
-    assert len(ENV_VARS) == len(set(ENV_VARS)) == 19
+    assert len(ENV_VARS) == len(set(ENV_VARS)) == 21
 
 
-def test_settings__every_variable_is_read() -> None:
+def test_settings__every_variable_is_read(tmp_path: Path) -> None:
+    token_file = tmp_path / "token"
+    token_file.write_text("from-a-secret\n")
     env = {
         "KAFKA_BOOTSTRAP_SERVERS": "k1:9092,k2:9092",
         "REPAYMENT_APP_ID": "rs-test",
@@ -55,6 +57,8 @@ def test_settings__every_variable_is_read() -> None:
         "REPAYMENT_MAX_FUTURE_HOURS": "2",
         "REPAYMENT_ON_PROCESSING_ERROR": "stop",
         "REPAYMENT_ADVERTISED_URL": "http://rs-0.rs.ns.svc.cluster.local:8080/",
+        "REPAYMENT_API_TOKEN": "s3cret",
+        "REPAYMENT_API_TOKEN_FILE": str(token_file),
     }
     assert set(env) == set(ENV_VARS)
     s = Settings.from_env(env)
@@ -78,7 +82,10 @@ def test_settings__every_variable_is_read() -> None:
         max_future_hours=2,
         on_processing_error="stop",
         advertised_url="http://rs-0.rs.ns.svc.cluster.local:8080",
+        api_token="s3cret",
+        api_token_file=token_file,
     )
+    assert "s3cret" not in repr(s)
     assert s.topic("payments") == "acme.payments"
 
 
