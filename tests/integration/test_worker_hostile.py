@@ -267,3 +267,9 @@ async def test_hostile_corpus__live_worker_decides_or_dead_letters_each_input_as
         f"{text}\nmissing: {list(missing)[:5]}\nunexpected: {list(extra)[:5]}"
     )
     assert result["decided"]["live"] == result["decided"]["oracle"], text
+    # At the default log level nothing personal reaches the log, whatever the input.
+    log = worker.log_path.read_text(errors="replace")
+    keys = {m.key.decode(errors="replace") for m in corpus if m.key}
+    customers = {k for k in keys if len(k) >= 8}  # shorter keys could match any log text
+    assert log.strip() and customers
+    assert [c for c in sorted(customers) if c in log][:5] == []
