@@ -70,6 +70,7 @@ async def run(ctx: Context) -> tuple[list[Figure], dict[str, Any]]:
     progress.close()
     rate = count / elapsed
     ctx.shared["baseline_rate"] = rate
+    ctx.shared["baseline_cpu_rate"] = count / cpu
     figures = [
         figure(SUITE, "bare consume->loads->produce events/s", rate, "ev/s"),
         figure(SUITE, "events per CPU-second", count / cpu, "ev/s", note="bench process"),

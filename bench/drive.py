@@ -11,7 +11,7 @@ import aiohttp
 
 from bench.kafka import GroupOffsets
 from bench.progress import Progress
-from bench.worker import WorkerProcess
+from bench.worker import WorkerGroup, WorkerProcess
 
 # Each /metrics scrape costs the worker CPU (its tier census walks every customer), so long
 # runs are polled less often.
@@ -51,7 +51,7 @@ def sustained(samples: Sequence[tuple[float, float]], total: int) -> float:
 
 
 async def drain(
-    worker: WorkerProcess,
+    worker: WorkerProcess | WorkerGroup,
     total: int,
     *,
     bootstrap: str,
@@ -59,7 +59,9 @@ async def drain(
     label: str,
     stall_seconds: float = 120.0,
 ) -> Drained:
-    """Poll ``/metrics`` until ``total`` events are processed, then await the commits."""
+    """Poll ``/metrics`` until ``total`` events are processed, then await the commits.
+
+    ``worker`` may be a ``WorkerGroup``: the group's events and CPU time, summed."""
     progress = Progress(label, total)
     samples: list[tuple[float, float]] = []
     first = cpu_first = 0.0

@@ -54,6 +54,7 @@ async def run(ctx: Context) -> tuple[list[Figure], dict[str, Any]]:
                 label=f"e2e {store}",
             )
             memory = worker.memory_kib()
+            decisions = await worker.metric_sum("repayment_decisions_total")
         finally:
             await worker.stop()
         rate = done.sustained_rate
@@ -70,6 +71,7 @@ async def run(ctx: Context) -> tuple[list[Figure], dict[str, Any]]:
                 note="noise-robust",
             ),
         ]
+        ctx.shared.setdefault("e2e", {})[store] = done  # for ``peer``: worker/peer
         details[store] = {
             "ready_seconds": ready,
             "events": done.events,
@@ -79,6 +81,7 @@ async def run(ctx: Context) -> tuple[list[Figure], dict[str, Any]]:
             "cpu_seconds": done.cpu_seconds,
             "committed": done.committed,
             "rss_kib": memory,
+            "decisions": decisions,
             "baseline_rate": base_rate,
         }
     return figures, details

@@ -9,14 +9,10 @@ ours (decoding, the decision core, state round trip, changelog, metrics).
 
 from __future__ import annotations
 
-import asyncio
-import os
-import subprocess
 import sys
 from typing import Any
 
-import orjson
-
+from bench.child import run_child
 from bench.context import Context
 from bench.kafka import ensure_topics
 from bench.prefill import shared_prefill
@@ -53,32 +49,18 @@ async def run(ctx: Context) -> tuple[list[Figure], dict[str, Any]]:
 
 
 async def _run_floor(ctx: Context, namespace: str, events: int, fast: str) -> dict[str, Any]:
-    result_path = ctx.workdir / f"floor-{fast}.json"
-    result_path.unlink(missing_ok=True)
-    env = dict(
-        os.environ,
-        FLOOR_BOOTSTRAP=ctx.bootstrap,
-        FLOOR_NAMESPACE=namespace,
-        FLOOR_EVENTS=str(events),
-        FLOOR_FAST=fast,
-        FLOOR_GROUP=f"{namespace}-floor-{fast}",
-        FLOOR_RESULT=str(result_path),
+    env = {
+        "FLOOR_BOOTSTRAP": ctx.bootstrap,
+        "FLOOR_NAMESPACE": namespace,
+        "FLOOR_EVENTS": str(events),
+        "FLOOR_FAST": fast,
+        "FLOOR_GROUP": f"{namespace}-floor-{fast}",
+    }
+    return await run_child(
+        ctx.workdir,
+        f"floor-{fast}",
+        ("-m", "bench.floor_app", "worker", "-l", "warn"),
+        env,
+        result_variable="FLOOR_RESULT",
+        timeout=60 + events / 500,
     )
-    log_path = ctx.workdir / f"floor-{fast}.log"
-    with log_path.open("wb") as log:
-        proc = await asyncio.create_subprocess_exec(
-            *(sys.executable, "-m", "bench.floor_app", "worker", "-l", "warn"),
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            await asyncio.wait_for(proc.wait(), timeout=60 + events / 500)
-        finally:
-            if proc.returncode is None:
-                proc.kill()
-                await proc.wait()
-    if not result_path.exists():
-        raise RuntimeError(f"the floor app ended without a result; see {log_path}")
-    result: dict[str, Any] = orjson.loads(result_path.read_bytes())
-    return result

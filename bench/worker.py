@@ -14,6 +14,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -102,14 +103,17 @@ class WorkerProcess:
         deadline = time.perf_counter() + timeout
         while time.perf_counter() < deadline:
             self.check_alive()
-            try:
-                status, _ = await self._get("/readyz")
-                if status == 200:
-                    return time.perf_counter() - self.started_at
-            except (aiohttp.ClientError, TimeoutError):
-                pass
+            if await self.is_ready():
+                return time.perf_counter() - self.started_at
             await asyncio.sleep(0.1)
         raise TimeoutError(f"worker not ready after {timeout:.0f}s (log: {self.spec.data_dir})")
+
+    async def is_ready(self) -> bool:
+        try:
+            status, _ = await self._get("/readyz")
+        except (aiohttp.ClientError, TimeoutError):
+            return False
+        return status == 200
 
     def check_alive(self) -> None:
         if self.proc is not None and self.proc.poll() is not None:
@@ -162,3 +166,31 @@ class WorkerProcess:
             self.proc.kill()
             await asyncio.to_thread(self.proc.wait)
         return time.perf_counter() - started
+
+
+class WorkerGroup:
+    """Workers of one consumer group watched as one (``bench.drive.drain``): their events
+    and CPU time summed, the group's committed offsets under the first one's app id."""
+
+    def __init__(self, workers: Sequence[WorkerProcess]) -> None:
+        if not workers or len({w.spec.app_id for w in workers}) != 1:
+            raise ValueError("a group needs workers of one app id")
+        self.workers = tuple(workers)
+        self.spec = self.workers[0].spec
+
+    def check_alive(self) -> None:
+        for worker in self.workers:
+            worker.check_alive()
+
+    async def events_each(self) -> list[float]:
+        return list(await asyncio.gather(*(w.events_total() for w in self.workers)))
+
+    async def events_total(self) -> float:
+        return sum(await self.events_each())
+
+    def cpu_seconds(self) -> float:
+        return sum(w.cpu_seconds() for w in self.workers)
+
+    async def ready_each(self) -> list[bool]:
+        """Whether each worker's ``/readyz`` answers 200 now."""
+        return list(await asyncio.gather(*(w.is_ready() for w in self.workers)))
