@@ -37,13 +37,13 @@ if [[ ! -x "$VENV/bin/python" ]]; then
     missing "'$python -m venv' failed: install the venv module (Debian: apt-get install python3-venv)"
 fi
 
-want="$(cat pyproject.toml | sha256sum | cut -d' ' -f1)"
+want="$( (cat pyproject.toml; echo 'extras: test,report') | sha256sum | cut -d' ' -f1)"
 if [[ -f "$STAMP" && "$(cat "$STAMP")" == "$want" ]]; then
   say "$VENV is up to date with pyproject.toml"
 else
-  say "installing the project and its test tools into $VENV (pip install -e '.[test]')"
+  say "installing the project and its test tools into $VENV (pip install -e '.[test,report]': the what-if html test needs plotly)"
   "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip
-  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e '.[test]'
+  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e '.[test,report]'
   echo "$want" >"$STAMP"
 fi
 
