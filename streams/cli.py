@@ -102,6 +102,13 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return compare_main(args)
 
 
+def cmd_erase(args: argparse.Namespace) -> int:
+    """Publish one erasure request to the namespace's erasures topic."""
+    from streams.publish import erase_main
+
+    return erase_main(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="repayment-stream",
@@ -160,6 +167,13 @@ def build_parser() -> argparse.ArgumentParser:
     check = pol_sub.add_parser("check", help="validate a policy file and print it")
     check.add_argument("file", nargs="?", help="policy TOML (default: built-in)")
     check.set_defaults(func=cmd_policy_check)
+
+    erase = sub.add_parser(
+        "erase", help="publish a request to erase a customer's data (repayments.erasures)"
+    )
+    erase.add_argument("customer_id", metavar="CUSTOMER_ID")
+    erase.add_argument("--event-id", help="the request's event_id (default: a new UUID)")
+    erase.set_defaults(func=cmd_erase)
 
     publish = sub.add_parser("publish", help="publish a JSONL history to the input topics")
     publish.add_argument("input", metavar="INPUT.jsonl")

@@ -15,13 +15,15 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import UTC, datetime
 
 import orjson
 
 from policy import default_policy
-from schemas.decode import decode_key
+from schemas.decode import decode_input, decode_key
+from schemas.encode import format_instant
 from schemas.errors import InvalidEvent
+from schemas.events import ERASURES
 from streams.clock import tick_message
 from streams.replay import EventItem, Replayer, TickItem, parse_timestamp, timeline
 from streams.settings import Settings
@@ -111,6 +113,47 @@ async def publish_history(
     finally:
         await producer.stop()
     return sent
+
+
+def erasure_request(customer_id: str, event_id: str, at: datetime) -> bytes:
+    """A well-formed ``repayments.erasures`` value (the common fields only); checked by the
+    decoder here, so an operator's typo never reaches the topic."""
+    value = orjson.dumps(
+        {"event_id": event_id, "customer_id": customer_id, "occurred_at": format_instant(at)}
+    )
+    decode_input(ERASURES, value)  # InvalidEvent names the field at fault
+    return value
+
+
+async def publish_erasure(settings: Settings, customer_id: str, event_id: str) -> None:
+    """One erasure request, keyed by the customer (acks=all)."""
+    from aiokafka import AIOKafkaProducer
+
+    value = erasure_request(customer_id, event_id, datetime.now(UTC))
+    producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap_servers, acks="all")
+    await producer.start()
+    try:
+        await producer.send_and_wait(settings.topic("erasures"), value, key=customer_id.encode())
+    finally:
+        await producer.stop()
+
+
+def erase_main(args: argparse.Namespace) -> int:
+    import os
+    import uuid
+
+    settings = Settings.from_env(os.environ)
+    event_id = args.event_id or f"erase-{uuid.uuid4()}"
+    try:
+        asyncio.run(publish_erasure(settings, args.customer_id, event_id))
+    except InvalidEvent as error:
+        print(f"erase: not a valid request: {error}", file=sys.stderr)
+        return 2
+    print(
+        f"erase: request {event_id} for the customer sent to {settings.topic('erasures')}",
+        file=sys.stderr,
+    )
+    return 0
 
 
 def main(args: argparse.Namespace) -> int:

@@ -14,6 +14,8 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
+from streams.publish import publish_erasure
+from streams.settings import Settings
 from tests.integration.conftest import NamespaceFactory
 from tests.integration.fixtures import consume
 from tests.integration.worker_fixtures import WorkerFactory, produce_sequence, worker_env
@@ -95,12 +97,7 @@ async def test_erasure__customer_gone_live_after_recovery_and_from_the_compacted
         await admin.close()
     assert worker.get("/customers/cust-x")[0] == 200
 
-    erasure = {
-        "event_id": "erase-1",
-        "customer_id": "cust-x",
-        "occurred_at": missed("x", 0)["occurred_at"],
-    }
-    await produce_sequence(kafka_bootstrap, [(ns.topic("erasures"), "cust-x", erasure)])
+    await publish_erasure(Settings.from_env(env), "cust-x", "erase-1")  # the erase command
     worker.wait_for_metric("repayment_events_total", 1, result="erased")
     assert worker.get("/customers/cust-x")[0] == 404
     cancelled = await consume(kafka_bootstrap, ns.topic("outreach-cancelled"), count=1)

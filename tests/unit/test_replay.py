@@ -11,6 +11,7 @@ import orjson
 import pytest
 
 from policy import default_policy
+from schemas.errors import InvalidEvent
 from streams.replay import EventItem, Replayer, ReplayInputError, TickItem, timeline
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -269,3 +270,17 @@ def test_replay__an_erasure_forgets_the_customer_and_a_later_event_starts_anew()
     again = list(replayer.replay([missed("a", "2026-03-01T11:00:00Z")]))
     assert [o["value"]["caused_by"] for o in again][:1] == ["a"]  # not a duplicate: new customer
     assert replayer.states["c1"].total_due == 100
+
+
+def test_erase_command__builds_a_well_formed_request_or_refuses_a_bad_id() -> None:
+    from streams.publish import erasure_request
+
+    at = datetime(2026, 3, 1, tzinfo=UTC)
+    assert orjson.loads(erasure_request("cust-9", "erase-1", at)) == {
+        "event_id": "erase-1",
+        "customer_id": "cust-9",
+        "occurred_at": "2026-03-01T00:00:00Z",
+    }
+    with pytest.raises(InvalidEvent) as caught:
+        erasure_request("x" * 129, "erase-2", at)
+    assert caught.value.field == "customer_id"
