@@ -14,6 +14,15 @@ completion without yielding, so awaiting it directly is what ``wait_first`` woul
 done; otherwise it takes Faust's own path. Everything else in the loop (gap tracking,
 ``broker_commit_every``, read offsets, yielding every 100 records) is Faust's code.
 
+It also closes a hole in Faust's recovery (faust-streaming issue #596). When recovery ends,
+Faust resumes the input partitions, awaits the seek to their committed offsets, and only
+then clears the stream queues and ends the rebalance. Input records fetched after the seek
+reach the queues and are dropped by the clear, and the read offsets this loop recorded for
+them make it skip their re-fetch: never processed, yet later commits pass them (seen as
+decisions missing after a SIGKILL restart). So while the app is rebalancing, only changelog
+partitions are fetched (``_getmany``); input records wait in the fetcher, whose buffer the
+seek resets, and are fetched once the rebalance is over.
+
 This reaches into Faust and mode internals; ``tests/unit/streams/test_fast_consumer.py``
 pins the version and the shapes relied on, so an upgrade is re-checked rather than trusted.
 """
@@ -25,14 +34,25 @@ from collections.abc import AsyncIterator
 from typing import Any, cast
 
 import faust
-from faust.transport.consumer import CONSUMER_FETCHING
+from faust.transport.consumer import CONSUMER_FETCHING, RecordMap
 from faust.transport.drivers import aiokafka as faust_aiokafka
-from faust.types import TransportT
+from faust.types import TP, TransportT
 from mode import Service, ServiceT
 
 
 class FastConsumer(faust_aiokafka.Consumer):
     """``faust.transport.drivers.aiokafka.Consumer`` with a direct path for records."""
+
+    REBALANCE_POLL_SECONDS = 0.05
+
+    async def _getmany(self, active_partitions: set[TP] | None, timeout: float) -> RecordMap:
+        """Faust's fetch, but no input partition while a rebalance is under way."""
+        if active_partitions and self.app.rebalancing:
+            active_partitions = {tp for tp in active_partitions if self._is_changelog_tp(tp)}
+            if not active_partitions:
+                await self.sleep(min(timeout, self.REBALANCE_POLL_SECONDS))
+                return {}
+        return await super()._getmany(active_partitions, timeout)
 
     def _delivery_may_block(self) -> bool:
         app = self.app

@@ -177,7 +177,7 @@ async def test_sigkill_mid_stream__restart_recovers_state_and_loses_or_renames_n
     wait_caught_up(second)
 
     ids = [decision_id(m.json()) for m in got]
-    assert set(ids) == set(expected)  # none lost, none under a new id
+    assert set(ids) == set(expected), _mismatch(got, expected)  # none lost, none renamed
     for message, id_ in zip(got, ids, strict=True):
         assert message.json() == expected[id_]  # a re-emitted duplicate is identical
     after_restart = second.metrics().value("repayment_events_total")
@@ -188,6 +188,69 @@ async def test_sigkill_mid_stream__restart_recovers_state_and_loses_or_renames_n
         f"{after_restart:.0f} events processed after the restart; "
         f"{len(ids) - len(set(ids))} duplicate decisions (same id) of {len(set(ids))}"
     )
+
+
+@pytest.mark.parametrize("committed", [False, True], ids=["first start", "restart"])
+async def test_input_fetched_as_recovery_ends__is_processed_not_dropped(
+    kafka_bootstrap: str,
+    topic_namespace: NamespaceFactory,
+    start_worker: WorkerFactory,
+    tmp_path: Path,
+    committed: bool,
+) -> None:
+    """faust-streaming #596: Faust seeks the inputs to their committed offsets, then clears
+    the stream queues. ``slow_recovery_end`` holds that window open for half a second on
+    every rebalance, so the worker is sure to have input to fetch inside it."""
+    ns = await topic_namespace(partitions=1)
+    env = worker_env(
+        bootstrap=kafka_bootstrap,
+        namespace=ns.name,
+        app_id=f"{ns.name}-app",
+        partitions=1,
+        data_dir=tmp_path / "data",
+        store="memory://",
+        clock="event",
+    )
+    lines = history(customers=400)
+    expected = expected_decisions(lines)
+    messages = as_messages(ns.name, lines)
+    if committed:  # a restart: state in the changelog, offsets committed, a backlog after
+        first = start_worker("first", env)
+        first.wait_ready()
+        await produce_sequence(kafka_bootstrap, messages[:400])
+        first.wait_for_metric("repayment_events_total", 400)
+        await wait_for_commit(kafka_bootstrap, f"{ns.name}-app")
+        assert first.stop() == 0
+        await produce_sequence(kafka_bootstrap, messages[400:])
+    else:  # a first start on a backlog: no committed offset yet
+        await produce_sequence(kafka_bootstrap, messages)
+    slow = start_worker("slow", env, module="tests.integration.slow_recovery_end")
+    slow.wait_ready(timeout=90)
+
+    got = await decisions_of(kafka_bootstrap, ns.name, expected)
+    ids = [decision_id(m.json()) for m in got]
+    assert set(ids) == set(expected), _mismatch(got, expected)
+    wait_caught_up(slow)
+    processed = slow.metrics().value("repayment_events_total")
+    assert processed >= len(messages) - (400 if committed else 0)
+
+
+def _mismatch(got: list[Consumed], expected: dict[str, dict[str, Any]], shown: int = 3) -> str:
+    """The first customers whose decisions differ, both sides in full, to read on failure."""
+    values = [m.json() for m in got]
+    new = {decision_id(v) for v in values} - set(expected)
+    lost = set(expected) - {decision_id(v) for v in values}
+    customers = sorted(
+        {v["customer_id"] for v in values if decision_id(v) in new}
+        | {expected[i]["customer_id"] for i in lost}
+    )
+    lines = [f"{len(new)} new ids, {len(lost)} lost, {len(customers)} customers"]
+    for customer in customers[:shown]:
+        lines.append(f"{customer} expected:")
+        lines += [f"  {v}" for v in expected.values() if v["customer_id"] == customer]
+        lines.append(f"{customer} got:")
+        lines += [f"  {v}" for v in values if v["customer_id"] == customer]
+    return "\n".join(lines)
 
 
 async def test_two_workers_split_partitions__stopping_one_moves_its_customers_with_state(

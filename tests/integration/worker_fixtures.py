@@ -71,6 +71,7 @@ class WorkerProcess:
     log_path: Path
     process: subprocess.Popen[bytes] | None = None
     readiness_seen: list[int] = field(default_factory=list)
+    module: str = "streams.worker"  # or a fault-injecting launcher of it
     _log: IO[bytes] | None = field(default=None, repr=False)
 
     @property
@@ -83,7 +84,7 @@ class WorkerProcess:
     def start(self) -> WorkerProcess:
         self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed in wait()/kill()
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "streams.worker"],
+            [sys.executable, "-m", self.module],
             cwd=REPO_ROOT,
             env={**os.environ, **self.env},
             stdout=self._log,
@@ -242,11 +243,12 @@ WorkerFactory = Callable[..., WorkerProcess]
 
 @pytest.fixture
 def start_worker(tmp_path: Path) -> Iterator[WorkerFactory]:
-    """``start_worker("a", env)``: a started worker, SIGKILLed at teardown if still running."""
+    """``start_worker("a", env)``: a started worker, SIGKILLed at teardown if still running;
+    ``module=`` runs it through a fault-injecting launcher instead."""
     started: list[WorkerProcess] = []
 
-    def start(name: str, env: Mapping[str, str]) -> WorkerProcess:
-        worker = WorkerProcess(name, dict(env), tmp_path / f"{name}.log").start()
+    def start(name: str, env: Mapping[str, str], module: str = "streams.worker") -> WorkerProcess:
+        worker = WorkerProcess(name, dict(env), tmp_path / f"{name}.log", module=module).start()
         started.append(worker)
         return worker
 

@@ -9,8 +9,11 @@ from __future__ import annotations
 import asyncio
 import inspect
 from importlib.metadata import version
+from types import SimpleNamespace
+from typing import Any
 
 import faust.transport.consumer
+from faust.types import TP
 
 from streams.app import create_app
 from streams.consumer import FastConsumer, FastTransport
@@ -62,5 +65,37 @@ def test_delivery__takes_faust_path_whenever_the_callback_could_block() -> None:
         for _ in range(buffer.max_messages + 1):
             buffer.pending.put_nowait(object())  # type: ignore[arg-type]
         assert consumer._delivery_may_block()
+
+    asyncio.run(check())
+
+
+def test_while_rebalancing__only_changelog_partitions_are_fetched() -> None:
+    """faust-streaming #596: input records fetched between the end-of-recovery seek and the
+    queues' clear were dropped, and never fetched again. Inputs wait out the rebalance."""
+
+    async def check() -> None:
+        app = create_app(Settings(store="memory://", bootstrap_servers="127.0.0.1:1"))
+        consumer = app.consumer
+        assert isinstance(consumer, FastConsumer)
+        events = TP("ns.payments", 0)
+        changelog = TP(next(iter(app.tables.changelog_topics)), 0)
+        asked: list[set[TP] | None] = []
+
+        async def getmany(active: set[TP] | None, timeout: float) -> dict[TP, list[Any]]:
+            asked.append(None if active is None else set(active))
+            return {tp: [f"record of {tp.topic}"] for tp in active or ()}
+
+        consumer._thread = SimpleNamespace(getmany=getmany)  # type: ignore[assignment]
+
+        app.rebalancing = True
+        assert await consumer._getmany({events, changelog}, 1.0) == {
+            changelog: [f"record of {changelog.topic}"]
+        }
+        assert await consumer._getmany({events}, 1.0) == {}  # nothing asked of the fetcher
+        assert asked == [{changelog}]
+
+        app.rebalancing = False
+        assert set(await consumer._getmany({events, changelog}, 1.0)) == {events, changelog}
+        assert asked[-1] == {events, changelog}
 
     asyncio.run(check())
