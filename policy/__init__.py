@@ -2,7 +2,7 @@
 
 API (everything here is pure; ``now`` is an aware datetime, naive raises ``ValueError``)::
 
-    from policy import Policy, CustomerState, Step, apply, tick
+    from policy import Policy, CustomerState, Step, apply, tick, quiet_until
     from policy import load_policy, parse_policy, default_policy, PolicyError
     from policy import days_past_due, overdue_amount, credit, total_paid, ...  # accessors
     from policy.state import encode_state, decode_state, STATE_VERSION, StateError
@@ -66,6 +66,7 @@ from policy.accessors import (
 from policy.config import Policy, PolicyError, default_policy, load_policy, parse_policy
 from policy.core import Step, apply, erase, tick
 from policy.state import CustomerState
+from policy.wake import quiet_until
 
 __all__ = [
     "CustomerState",
@@ -88,6 +89,7 @@ __all__ = [
     "paid_to_installments",
     "parse_policy",
     "pending_outreach",
+    "quiet_until",
     "tick",
     "tier",
     "total_due",

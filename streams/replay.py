@@ -7,13 +7,14 @@ input lines and clock ticks interleave. Nothing here imports faust or touches a 
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 import orjson
 
-from policy import CustomerState, Policy, apply, erase, ids, tick
+from policy import CustomerState, Policy, apply, erase, ids, quiet_until, tick
 from policy.core import validate
 from schemas.decode import decode_input, decode_key
 from schemas.encode import dead_letter, decision_to_dict
@@ -150,17 +151,54 @@ def output_line(decision: Decision) -> dict[str, object]:
     }
 
 
+class Dormant:
+    """Customers whose ticks change nothing but ``last_tick`` until ``quiet_until``.
+
+    The replay skips their ticks until then: a long history costs what is due, not
+    customers x hours. ``policy.wake`` proves the skipped ticks would have decided nothing.
+    """
+
+    def __init__(self) -> None:
+        self._until: dict[str, datetime] = {}
+        self._heap: list[tuple[datetime, str]] = []
+
+    def __contains__(self, customer_id: object) -> bool:
+        return customer_id in self._until
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._until)
+
+    def sleep(self, customer_id: str, until: datetime) -> None:
+        self._until[customer_id] = until
+        heapq.heappush(self._heap, (until, customer_id))
+
+    def wake(self, customer_id: str) -> bool:
+        """Awake from now on; whether the customer was asleep."""
+        return self._until.pop(customer_id, None) is not None
+
+    def wake_due(self, at: datetime) -> None:
+        """Wake everyone whose ``quiet_until`` is at or before ``at``."""
+        heap, until = self._heap, self._until
+        while heap and heap[0][0] <= at:
+            when, customer_id = heapq.heappop(heap)
+            if until.get(customer_id) == when:
+                del until[customer_id]
+
+
 @dataclass
 class Replayer:
     """Applies timeline items to per-customer states held in memory.
 
     Customers are ticked in order of first appearance, so the output order is a pure
-    function of the input log.
+    function of the input log. Dormant customers are not ticked (``Dormant``); their
+    ``last_tick`` is brought up to date when they wake for an event, and by ``settle``.
     """
 
     policy: Policy
     states: dict[str, CustomerState] = field(default_factory=dict)
     stats: ReplayStats = field(default_factory=ReplayStats)
+    dormant: Dormant = field(default_factory=Dormant, repr=False)
+    last_tick: datetime | None = None
 
     def replay(
         self,
@@ -176,6 +214,13 @@ class Replayer:
         )
         for item in items:
             yield from self.feed(item)
+        self.settle()
+
+    def settle(self) -> None:
+        """Every dormant state as the skipped ticks would have left it (``last_tick``)."""
+        states, at = self.states, self.last_tick
+        for customer_id in self.dormant:
+            states[customer_id] = replace(states[customer_id], last_tick=at)
 
     def accepts(self, item: EventItem) -> bool:
         """Whether the core would take the event (so it may move the clock)."""
@@ -196,8 +241,13 @@ class Replayer:
     def _tick(self, at: datetime) -> list[dict[str, object]]:
         self.stats.ticks += 1
         self.stats.clock = at
+        self.last_tick = at
+        dormant = self.dormant
+        dormant.wake_due(at)
         out: list[dict[str, object]] = []
         for customer_id, state in self.states.items():
+            if customer_id in dormant:
+                continue
             try:
                 step = tick(state, at, self.policy)
             except Exception as exc:  # a defect: that customer is skipped, as live
@@ -208,6 +258,9 @@ class Replayer:
                 out.append({"topic": DEAD_LETTER, "key": customer_id, "value": value})
                 continue
             self.states[customer_id] = step.state
+            until = quiet_until(step.state, self.policy)
+            if until is not None and until > at:
+                dormant.sleep(customer_id, until)
             out.extend(self._emit(step.decisions))
         return out
 
@@ -224,8 +277,11 @@ class Replayer:
         if isinstance(event, ErasureRequested):
             return self._erase(event, now)
         source = ids.message_source(item.topic, item.partition, item.offset)
+        state = self.states.get(header.customer_id)
+        if state is not None and self.dormant.wake(header.customer_id):
+            state = self.states[header.customer_id] = replace(state, last_tick=self.last_tick)
         try:
-            step = apply(self.states.get(header.customer_id), event, now, self.policy, source)
+            step = apply(state, event, now, self.policy, source)
         except InvalidEvent as exc:
             return [self._dead_letter(item, exc)]
         except Exception as exc:  # the decision code failed: a defect, dead-lettered
@@ -241,6 +297,7 @@ class Replayer:
     def _erase(self, event: ErasureRequested, now: datetime) -> list[dict[str, object]]:
         """As the worker does: pending outreach cancelled, the state gone."""
         customer_id = event.header.customer_id
+        self.dormant.wake(customer_id)
         decisions = erase(self.states.pop(customer_id, None), event, now, self.policy)
         self.stats.clock = now
         self.stats.erased += 1

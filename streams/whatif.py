@@ -16,8 +16,7 @@ Why it is built this way:
   customer's log, and every figure is computed from the logs afterwards by pure functions
   (``summarize``, ``differing``). A log is a small fraction of the Replayer's state of the
   same customer, so the what-if's memory is the replay's. Keeping the decisions of the
-  customers that differ most by a second replay instead would double the run time: replay
-  ticks every customer every hour, which is what a long history costs.
+  customers that differ most by a second replay instead would double the run time.
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ import pytest
 
 from policy import default_policy
 from schemas.errors import InvalidEvent
-from streams.replay import EventItem, Replayer, ReplayInputError, TickItem, timeline
+from streams.replay import Dormant, EventItem, Replayer, ReplayInputError, TickItem, timeline
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "examples" / "sample_history.jsonl"
@@ -284,3 +284,34 @@ def test_erase_command__builds_a_well_formed_request_or_refuses_a_bad_id() -> No
     with pytest.raises(InvalidEvent) as caught:
         erasure_request("x" * 129, "erase-2", at)
     assert caught.value.field == "customer_id"
+
+
+class _Insomniac(Dormant):
+    """Never lets a customer sleep: the replay ticks everyone every hour, as it once did."""
+
+    def sleep(self, customer_id: str, until: datetime) -> None:
+        return None
+
+
+@pytest.mark.parametrize(
+    "source", ["sample", "portfolio"], ids=["sample history", "bench portfolio"]
+)
+def test_skipping_dormant_customers__changes_no_output_and_no_state(
+    source: str, tmp_path: Path
+) -> None:
+    from bench.portfolio import PortfolioSpec, generate, write_replay
+
+    if source == "sample":
+        lines = SAMPLE.read_text().splitlines()
+    else:
+        path = tmp_path / "portfolio.jsonl"
+        write_replay(generate(PortfolioSpec(customers=300, months=4, seed=5)), path)
+        lines = path.read_text().splitlines()
+    policy = default_policy()
+    skipping = Replayer(policy)
+    everyone = Replayer(policy, dormant=_Insomniac())
+    assert list(skipping.replay(lines)) == list(everyone.replay(lines))
+    assert skipping.states == everyone.states
+    assert skipping.stats == everyone.stats
+    asleep = list(skipping.dormant)
+    assert asleep, "no customer was dormant: the comparison proved nothing"
