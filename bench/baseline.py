@@ -16,9 +16,9 @@ from aiokafka import AIOKafkaConsumer
 from bench.context import Context
 from bench.kafka import ensure_topics, input_topics
 from bench.prefill import shared_prefill
-from bench.progress import Progress
 from bench.publisher import make_producer
 from bench.report import Figure, figure
+from streams.progress import Progress
 
 SUITE = "baseline"
 STALL_SECONDS = 60.0

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.portfolio import InputMessage, PortfolioSpec, generate
-from bench.progress import Progress
+from streams.progress import Progress
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,6 +22,7 @@ class Sizes:
     latency_loads: tuple[int, ...]
     memory_customers: tuple[int, ...]
     recovery_customers: int
+    tick_owned: int
 
     @classmethod
     def for_run(cls, customers: int, quick: bool) -> Sizes:
@@ -35,6 +36,7 @@ class Sizes:
                 latency_loads=(200, 2_000, 10_000),
                 memory_customers=(1_000, 5_000),
                 recovery_customers=2_000,
+                tick_owned=100_000,
             )
         return cls(
             core_customers=customers,
@@ -45,6 +47,7 @@ class Sizes:
             latency_loads=(200, 2_000, 10_000),
             memory_customers=(100_000, 1_000_000),
             recovery_customers=1_000_000,
+            tick_owned=1_000_000,
         )
 
 

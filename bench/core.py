@@ -16,12 +16,12 @@ from typing import Any
 
 from bench.context import Context
 from bench.portfolio import PortfolioSpec, generate
-from bench.progress import Progress
 from bench.report import Figure, figure, percentile
 from schemas.decode import decode_input
 from schemas.errors import InvalidEvent
 from schemas.events import InputEvent
 from streams import gctune
+from streams.progress import Progress
 
 SUITE = "core"
 CORE_TARGET = 100_000

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 import aiohttp
 
 from bench.kafka import GroupOffsets
-from bench.progress import Progress
 from bench.worker import WorkerGroup, WorkerProcess
+from streams.progress import Progress
 
 # Each /metrics scrape costs the worker CPU (its tier census walks every customer), so long
 # runs are polled less often.

@@ -24,11 +24,11 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from bench.context import Context
 from bench.kafka import ensure_topics, input_topics, namespaced, output_topics
-from bench.progress import Progress
 from bench.report import Figure, figure, percentile
 from bench.worker import WorkerProcess, WorkerSpec
 from schemas.events import MISSED_PAYMENTS
 from schemas.outputs import OUTREACH_NEEDED, RISK_ESCALATIONS
+from streams.progress import Progress
 
 SUITE = "latency"
 P99_TARGET_MS = 100.0

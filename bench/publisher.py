@@ -19,7 +19,7 @@ from aiokafka.partitioner import DefaultPartitioner
 
 from bench.kafka import namespaced
 from bench.portfolio import InputMessage
-from bench.progress import Progress
+from streams.progress import Progress
 
 COMPRESSION = "lz4" if importlib.util.find_spec("lz4") else None
 _IN_FLIGHT = 32

@@ -23,14 +23,13 @@ from __future__ import annotations
 
 import heapq
 import struct
-import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any, Final, TextIO
+from typing import Any, Final
 
 import orjson
 
@@ -462,54 +461,6 @@ def _side_by_side(runs: list[Run], customer_id: str, worst: int) -> Difference:
             continue
         days.append((_day(d), [[text for _, text in col] for col in columns]))
     return Difference(customer_id, worst, [len(d) for d in per_run], days, identical)
-
-
-# --- progress ----------------------------------------------------------------------------
-
-
-class Progress:
-    """Lines read, rate and ETA on stderr: redrawn in place twice a second on a terminal,
-    else one line every 10 seconds (logs, and parallel runs, which pass ``in_place=False``)."""
-
-    def __init__(
-        self,
-        label: str,
-        total: int | None,
-        *,
-        stream: TextIO | None = None,
-        in_place: bool | None = None,
-    ) -> None:
-        self.label, self.total, self.done = label, total, 0
-        self._stream = stream = stream or sys.stderr
-        self._tty = stream.isatty() if in_place is None else in_place
-        self._every = 0.5 if self._tty else 10.0
-        self._start = self._last = time.monotonic()
-
-    def advance(self) -> None:
-        self.done += 1
-        if self.done & 63 == 0:
-            now = time.monotonic()
-            if now - self._last >= self._every:
-                self._last = now
-                self._draw(now, final=False)
-
-    def close(self) -> None:
-        self._draw(time.monotonic(), final=True)
-
-    def _draw(self, now: float, *, final: bool) -> None:
-        elapsed = max(now - self._start, 1e-9)
-        rate = self.done / elapsed
-        text = f"whatif {self.label}: {self.done:,}"
-        if self.total:
-            text += f"/{self.total:,} lines ({100 * self.done / self.total:.0f}%)"
-        text += f", {rate:,.0f}/s, {elapsed:,.0f}s"
-        if self.total and not final and rate > 0:
-            text += f", ETA {max(self.total - self.done, 0) / rate:,.0f}s"
-        if self._tty:
-            self._stream.write("\r\x1b[K" + text + ("\n" if final else ""))
-        else:
-            self._stream.write(text + "\n")
-        self._stream.flush()
 
 
 def count_lines(path: str) -> int:

@@ -21,10 +21,10 @@ from typing import Any
 import orjson
 
 from policy import Policy, default_policy, load_policy
+from streams.progress import Progress
 from streams.replay import parse_timestamp
 from streams.whatif import (
     Difference,
-    Progress,
     Run,
     Summary,
     count_lines,
@@ -82,7 +82,7 @@ def _run_one(
     in_place: bool | None,
 ) -> Run:
     policy = spec.load()
-    progress = Progress(spec.name, total, in_place=in_place)
+    progress = Progress(f"whatif {spec.name}", total, unit=" lines", in_place=in_place)
     with open(path, encoding="utf-8") as lines:
         run = replay_policy(
             spec.name,

@@ -14,6 +14,7 @@ import pytest
 
 from policy import default_policy, load_policy
 from streams.cli import main
+from streams.progress import Progress
 from streams.replay import Replayer
 from streams.whatif import (
     CANCELLED,
@@ -24,7 +25,6 @@ from streams.whatif import (
     OUTREACH,
     RECORD,
     Codes,
-    Progress,
     Recorder,
     Run,
     count_lines,
@@ -437,7 +437,7 @@ def test_count_lines__counts_a_last_line_without_newline(tmp_path: Path) -> None
 
 def test_progress__one_line_per_report_off_a_terminal() -> None:
     stream = io.StringIO()
-    progress = Progress("p", 100, stream=stream)
+    progress = Progress("whatif p", 100, unit=" lines", stream=stream)
     for _ in range(100):
         progress.advance()
     progress.close()
