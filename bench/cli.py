@@ -23,7 +23,18 @@ from bench.context import Context, Sizes
 from bench.portfolio import PortfolioSpec, generate, write_replay
 from bench.report import Figure, table, to_json
 
-SUITES = ("core", "baseline", "floor", "e2e", "peer", "scale", "latency", "memory", "recovery")
+SUITES = (
+    "core",
+    "ticks",
+    "baseline",
+    "floor",
+    "e2e",
+    "peer",
+    "scale",
+    "latency",
+    "memory",
+    "recovery",
+)
 
 
 def _suite(name: str) -> Callable[[Context], Any]:

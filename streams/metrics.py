@@ -53,7 +53,8 @@ _AGE_BUCKETS: Final = (0.01, 0.1, 0.5, 1, 5, 30, 60, 300, 1800, 3600, 86400, 604
 
 
 class CustomerCensus(Collector):
-    """``repayment_customers{tier}``: the customers this worker owns, never standby copies."""
+    """``repayment_customers{tier}``: the customers this worker owns, never standby copies;
+    ``repayment_customers_dormant``: how many of them the clock skips for now."""
 
     def __init__(self, owned: OwnedCustomers) -> None:
         self._owned = owned
@@ -69,6 +70,11 @@ class CustomerCensus(Collector):
         for tier, count in self.counts().items():
             family.add_metric([tier], count)
         yield family
+        yield GaugeMetricFamily(
+            "repayment_customers_dormant",
+            "Owned customers whose clock ticks are skipped until time-driven work is due.",
+            value=self._owned.asleep(),
+        )
 
 
 class WorkerState(Collector):

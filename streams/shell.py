@@ -27,7 +27,7 @@ from typing import NoReturn
 import orjson
 from faust.types import EventT, TableT
 
-from policy import CustomerState, Policy, apply, erase, ids, tick
+from policy import CustomerState, Policy, apply, erase, ids, quiet_until, tick
 from policy.state import StateError, decode_state, encode_state
 from schemas.decode import decode_input
 from schemas.encode import dead_letter, encode_decision, format_instant
@@ -136,7 +136,8 @@ class Shell:
         return "erased"
 
     async def process_tick(self, event: EventT) -> None:
-        """One clock tick: time passes for every customer of the tick's partition."""
+        """One clock tick: time passes for the customers of the tick's partition; those
+        dormant until later are skipped (``OwnedCustomers.due``)."""
         try:
             await self._process_tick(event)
         except Exception as exc:
@@ -154,7 +155,8 @@ class Shell:
             return
         now = self.clock.for_tick(at, message.partition)
         customers = 0
-        for customer in self.owned.keys_of(message.partition):
+        owned = self.owned
+        for customer in owned.due(message.partition, now):
             blob = self.table.data.get(customer)
             if blob is None:
                 continue
@@ -171,6 +173,9 @@ class Shell:
                 continue
             if new_blob is not None:
                 await self._store(customer, message.partition, step.state, blob, new_blob)
+            until = quiet_until(step.state, self.policy)
+            if until is not None and until > now:
+                owned.sleep(customer, message.partition, until)
             await self._send(customer, step.state, step.decisions, count=not step.duplicate)
             customers += 1
         self.metrics.clock_ticks.inc()

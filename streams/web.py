@@ -22,6 +22,7 @@ from streams.metrics import CONTENT_TYPE
 from streams.settings import Settings
 from streams.shell import Shell
 from streams.summary import customer_summary
+from streams.tables import key_partition
 
 WILDCARD_HOSTS: Final = ("0.0.0.0", "::", "")
 
@@ -80,10 +81,13 @@ def register(app: faust.App, shell: Shell) -> None:
         @app.table_route(table=shell.table, match_info="id")
         async def routed(self, request: Request, **kwargs: Any) -> Response:
             customer_id = request.match_info["id"]
-            blob = shell.table.get(customer_id.encode())
+            key = customer_id.encode()
+            blob = shell.table.get(key)
             if blob is None:
                 return self.json(
                     {"error": "unknown customer", "customer_id": customer_id}, status=404
                 )
-            summary = customer_summary(decode_state(blob), shell.clock.current())
+            partition = key_partition(key, shell.settings.partitions)
+            state = shell.owned.settle(key, partition, decode_state(blob))
+            summary = customer_summary(state, shell.clock.current())
             return self.json({**summary, "served_by": str(app.conf.canonical_url)})

@@ -4,7 +4,7 @@ worker applies the ticks of its own partitions to its own customers."""
 from __future__ import annotations
 
 from collections import Counter
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import orjson
@@ -79,3 +79,64 @@ async def test_two_wall_clock_workers__leader_alone_publishes_one_tick_per_parti
     state = orjson.loads(a.get("/customers/cust-1")[1])
     assert state["last_tick"] >= min(complete)  # the ticks reached the customer's owner
     assert [w.metrics().value("repayment_clock_ticks_total") > 0 for w in (a, b)] == [True, True]
+
+
+async def test_a_dormant_customer__is_not_ticked_but_its_view_shows_the_ticks(
+    kafka_bootstrap: str,
+    topic_namespace: NamespaceFactory,
+    start_worker: WorkerFactory,
+    tmp_path: Path,
+) -> None:
+    """A customer who paid is dormant (``policy.quiet_until``): ticks skip it, so its state
+    is not rewritten to the changelog each tick, while an overdue customer's is."""
+    ns = await topic_namespace(partitions=1)
+    env = worker_env(
+        bootstrap=kafka_bootstrap,
+        namespace=ns.name,
+        app_id=f"{ns.name}-app",
+        partitions=1,
+        data_dir=tmp_path / "data",
+        REPAYMENT_TICK_SECONDS="1",
+    )
+    worker = start_worker("only", env)
+    worker.wait_ready()
+    now = datetime.now().astimezone().isoformat()
+
+    def missed(customer: str) -> dict[str, str]:
+        return {
+            "event_id": f"{customer}-m",
+            "customer_id": customer,
+            "occurred_at": now,
+            "installment_id": f"{customer}-1",
+            "due_date": (date.today() - timedelta(days=5)).isoformat(),
+            "amount_due": "10.00",
+            "currency": "CNY",
+        }
+
+    paid = {"event_id": "paid-p", "customer_id": "paid", "occurred_at": now, "amount": "10.00"}
+    await produce_sequence(
+        kafka_bootstrap,
+        [
+            (ns.topic("missed-payments"), "paid", missed("paid")),
+            (ns.topic("payments"), "paid", {**paid, "currency": "CNY", "installment_id": "paid-1"}),
+            (ns.topic("missed-payments"), "owing", missed("owing")),
+        ],
+    )
+    worker.wait_for_metric("repayment_events_total", 3, result="processed")
+    ticks_before = worker.metrics().value("repayment_clock_ticks_total")
+    worker.wait_for_metric("repayment_clock_ticks_total", ticks_before + 6)
+    assert worker.metrics().value("repayment_customers_dormant") == 1
+
+    changelog = await consume(
+        kafka_bootstrap, f"{ns.name}-app-customers-changelog", count=9, settle=1.0
+    )
+    writes = Counter(m.key for m in changelog)
+    assert writes[b"owing"] >= 6  # rewritten by every tick
+    assert writes[b"paid"] <= 3  # its two events, and the first tick that found it dormant
+
+    applied = int(ticks_before) + 6
+    ticks = await consume(kafka_bootstrap, ns.topic("clock-ticks"), count=applied)
+    reached = orjson.loads(ticks[applied - 1].value)["at"]  # applied: ticks go in order
+    view = orjson.loads(worker.get("/customers/paid")[1])
+    assert view["tier"] == "current"
+    assert view["last_tick"][:19] >= reached[:19]  # as if every tick had reached it
