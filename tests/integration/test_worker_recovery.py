@@ -124,6 +124,19 @@ async def wait_for_commit(bootstrap: str, group: str, timeout: float = 60.0) -> 
         await admin.close()
 
 
+def one_partition_env(bootstrap: str, namespace: str, tmp_path: Path, store: str) -> dict[str, str]:
+    """One partition (the order, hence ``now``, is fixed), the event clock, ``store``."""
+    return worker_env(
+        bootstrap=bootstrap,
+        namespace=namespace,
+        app_id=f"{namespace}-app",
+        partitions=1,
+        data_dir=tmp_path / "data",
+        store=store,
+        clock="event",
+    )
+
+
 def wait_caught_up(worker: WorkerProcess, timeout: float = 90.0) -> None:
     """Every input partition fully consumed (lag 0 from the worker's own gauge)."""
 
@@ -144,16 +157,8 @@ async def test_sigkill_mid_stream__restart_recovers_state_and_loses_or_renames_n
     tmp_path: Path,
     store: str,
 ) -> None:
-    ns = await topic_namespace(partitions=1)  # one partition: the order, hence `now`, is fixed
-    env = worker_env(
-        bootstrap=kafka_bootstrap,
-        namespace=ns.name,
-        app_id=f"{ns.name}-app",
-        partitions=1,
-        data_dir=tmp_path / "data",
-        store=store,
-        clock="event",
-    )
+    ns = await topic_namespace(partitions=1)
+    env = one_partition_env(kafka_bootstrap, ns.name, tmp_path, store)
     lines = history(customers=800)
     expected = expected_decisions(lines)
     messages = as_messages(ns.name, lines)
@@ -202,15 +207,7 @@ async def test_input_fetched_as_recovery_ends__is_processed_not_dropped(
     the stream queues. ``slow_recovery_end`` holds that window open for half a second on
     every rebalance, so the worker is sure to have input to fetch inside it."""
     ns = await topic_namespace(partitions=1)
-    env = worker_env(
-        bootstrap=kafka_bootstrap,
-        namespace=ns.name,
-        app_id=f"{ns.name}-app",
-        partitions=1,
-        data_dir=tmp_path / "data",
-        store="memory://",
-        clock="event",
-    )
+    env = one_partition_env(kafka_bootstrap, ns.name, tmp_path, "memory://")
     lines = history(customers=400)
     expected = expected_decisions(lines)
     messages = as_messages(ns.name, lines)
