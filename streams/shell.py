@@ -88,7 +88,10 @@ class Shell:
             return await self._rekey(event, customer, raw)
         now = self.clock.for_event(decoded.header.occurred_at, message.partition, record=False)
         blob = self.table.data.get(customer)
-        state = decode_state(blob) if blob is not None else None  # StateError: stop
+        state = None
+        if blob is not None:
+            # StateError: stop. A dormant customer's state gets the ticks it slept through.
+            state = self.owned.settle(customer, message.partition, decode_state(blob))
         if isinstance(decoded, ErasureRequested):
             return await self._erase(event, raw, decoded, customer, now, state, blob is not None)
         source = ids.message_source(topic, message.partition, message.offset)
@@ -171,11 +174,14 @@ class Shell:
                 await self._processing_error(event, raw, exc, key=customer)
                 self.metrics.events.labels(message.topic, "processing_error").inc()
                 continue
-            if new_blob is not None:
-                await self._store(customer, message.partition, step.state, blob, new_blob)
             until = quiet_until(step.state, self.policy)
-            if until is not None and until > now:
-                owned.sleep(customer, message.partition, until)
+            asleep_until = until if until is not None and until > now else None
+            if new_blob is not None:
+                await self._store(
+                    customer, message.partition, step.state, blob, new_blob, asleep_until
+                )
+            elif asleep_until is not None:
+                owned.sleep(customer, message.partition, asleep_until)
             await self._send(customer, step.state, step.decisions, count=not step.duplicate)
             customers += 1
         self.metrics.clock_ticks.inc()
@@ -194,10 +200,16 @@ class Shell:
         state: CustomerState,
         previous: bytes | None,
         blob: bytes,
+        asleep_until: datetime | None = None,
     ) -> None:
+        """The index first, then the store: nothing awaits between the two, so an event or
+        an erasure of the customer that runs while the changelog record is being appended
+        comes after both (it wakes or forgets the customer for good)."""
+        self.owned.record(customer, partition, state.tier)
+        if asleep_until is not None:
+            self.owned.sleep(customer, partition, asleep_until)
         if blob != previous:
             await self.outbox.put_state(customer, blob, partition)
-        self.owned.record(customer, partition, state.tier)
 
     async def _send(
         self, customer: bytes, state: CustomerState, decisions: tuple[Decision, ...], count: bool

@@ -57,8 +57,10 @@ class OwnedCustomers:
     def __init__(self) -> None:
         self._tier: dict[bytes, str] = {}
         self._awake: dict[int, set[bytes]] = {}
-        self._peak: dict[int, int] = {}  # the largest each awake set was since rebuilt
+        self._peak: dict[int, int] = {}  # the largest each awake set was since compacted
         self._sleeping: dict[int, dict[int, list[bytes]]] = {}  # partition -> hour -> keys
+        self._entries: dict[int, int] = {}  # bucket entries per partition, stale ones too
+        self._compacted: dict[int, int] = {}  # entries left by the last compaction
         self._last_tick: dict[int, datetime] = {}
 
     def record(self, key: bytes, partition: int, tier: str) -> None:
@@ -76,6 +78,8 @@ class OwnedCustomers:
         self._awake = {}
         self._peak = {}
         self._sleeping = {}
+        self._entries = {}
+        self._compacted = {}
         self._last_tick = {}
         for key, partition, tier in owned:
             self.record(key, partition, tier)
@@ -88,9 +92,14 @@ class OwnedCustomers:
             limit = int(now.timestamp()) // HOUR_SECONDS
             owned = self._tier
             for hour in [h for h in hours if h <= limit]:
-                awake.update(key for key in hours.pop(hour) if key in owned)
+                bucket = hours.pop(hour)
+                self._entries[partition] -= len(bucket)
+                awake.update(key for key in bucket if key in owned)
+            if self._entries[partition] > 2 * self._compacted.get(partition, 0) + COMPACT_SLACK:
+                self._compact(partition, hours, awake)
         if len(awake) * 4 < self._peak.get(partition, 0):
             awake = self._awake[partition] = set(awake)  # a set never shrinks by itself
+            self._peak[partition] = len(awake)
         self._peak[partition] = max(self._peak.get(partition, 0), len(awake))
         self._last_tick[partition] = now
         return sorted(awake)
@@ -100,6 +109,7 @@ class OwnedCustomers:
         self._awake.get(partition, set()).discard(key)
         hour = int(until.timestamp()) // HOUR_SECONDS
         self._sleeping.setdefault(partition, {}).setdefault(hour, []).append(key)
+        self._entries[partition] = self._entries.get(partition, 0) + 1
 
     def settle(self, key: bytes, partition: int, state: CustomerState) -> CustomerState:
         """``state`` as the skipped ticks would have left it: ``last_tick`` moved on."""
@@ -109,6 +119,22 @@ class OwnedCustomers:
         if state.last_tick is not None and state.last_tick >= at:
             return state
         return replace(state, last_tick=at)
+
+    def _compact(self, partition: int, hours: dict[int, list[bytes]], awake: set[bytes]) -> None:
+        """Drop bucket entries of customers awake or gone, and keep each sleeper's earliest
+        (a customer woken by an event and asleep again has one entry per sleep)."""
+        owned, seen = self._tier, set()
+        for hour in sorted(hours):
+            kept = []
+            for key in hours[hour]:
+                if key in owned and key not in awake and key not in seen:
+                    seen.add(key)
+                    kept.append(key)
+            if kept:
+                hours[hour] = kept
+            else:
+                del hours[hour]
+        self._entries[partition] = self._compacted[partition] = len(seen)
 
     def asleep(self) -> int:
         return len(self._tier) - sum(map(len, self._awake.values()))
@@ -121,3 +147,4 @@ class OwnedCustomers:
 
 
 HOUR_SECONDS = 3600
+COMPACT_SLACK = 1024  # bucket entries a partition may gather before its first compaction

@@ -54,3 +54,34 @@ def test_settle__gives_a_sleeper_the_last_tick_its_partition_saw() -> None:
     assert owned.settle(b"a", 0, state).last_tick == later
     awake = CustomerState("b", "Asia/Shanghai", last_tick=later)
     assert owned.settle(b"b", 0, awake) is awake  # awake customers are ticked for real
+
+
+def test_sleeping_again_and_again__leaves_one_bucket_entry_per_sleeper() -> None:
+    """A customer woken by each event and put back to sleep by the next tick adds an
+    entry each time; compaction keeps the index from growing with the history."""
+    owned = owned_with(b"a", b"b")
+    never = datetime(9999, 12, 31, tzinfo=UTC)
+    for n in range(5_000):
+        owned.record(b"a", 0, "current")  # an event
+        owned.sleep(b"a", 0, never)  # the next tick
+        owned.sleep(b"b", 0, never) if n == 0 else None
+        owned.due(0, T0 + timedelta(hours=n))
+    entries = sum(len(bucket) for bucket in owned._sleeping[0].values())
+    assert entries <= 2 + 1024 * 2  # bounded, whatever the number of cycles
+    owned.record(b"b", 0, "early")
+    for n in range(3_000):
+        owned.sleep(b"a", 0, never)
+        owned.record(b"a", 0, "current")
+        owned.due(0, T0 + timedelta(days=1, hours=n))
+    assert owned.due(0, T0 + timedelta(days=200)) == [b"a", b"b"]  # and nobody is lost
+
+
+def test_the_awake_set__is_compacted_once_not_on_every_tick() -> None:
+    owned = owned_with(*(f"c{n}".encode() for n in range(100)))
+    owned.due(0, T0)
+    for n in range(100):
+        owned.sleep(f"c{n}".encode(), 0, T0 + timedelta(days=30))
+    owned.due(0, T0 + timedelta(hours=1))
+    compacted = owned._awake[0]
+    owned.due(0, T0 + timedelta(hours=2))
+    assert owned._awake[0] is compacted
