@@ -9,6 +9,10 @@ cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
 # shellcheck disable=SC1091
 . .venv/bin/activate
+if ! python -c "import quixstreams, pyinstrument" 2>/dev/null; then
+    echo "bench.sh: installing the bench extra (pip install -e '.[bench]': quixstreams for the peer suite)" >&2
+    python -m pip install --quiet --disable-pip-version-check -e '.[bench]'
+fi
 
 data="$(pwd)/var/bench-kafka"
 started=""
