@@ -9,6 +9,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
+import orjson
+
 from schemas.events import CHANNELS
 from schemas.outputs import OUTREACH_REASONS, TIERS
 
@@ -44,3 +46,13 @@ def mask(names: tuple[str, ...], universe: tuple[str, ...]) -> int:
 def unmask(bits: int, universe: tuple[str, ...]) -> tuple[Any, ...]:
     """The names of ``universe`` set in ``bits``, in ``universe`` order."""
     return tuple(n for i, n in enumerate(universe) if bits >> i & 1)
+
+
+def dumps(value: Any) -> bytes:
+    """``orjson.dumps``, right-sized: for bytes that are kept (a state, its memory).
+
+    orjson returns its write buffer as the bytes object and never shrinks it: at least 4 KB
+    in orjson 3.12+ whatever the length (ijl/orjson's ``BytesWriter``; Home Assistant trims
+    the same way). A 300-byte state kept as such cost 4.1 KB; the copy costs ~0.2 us.
+    """
+    return bytes(memoryview(orjson.dumps(value)))

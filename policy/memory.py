@@ -20,6 +20,7 @@ from policy.compact import (
     CHANNEL_INDEX,
     OUTREACH_INDEX,
     TIER_INDEX,
+    dumps,
     from_instant,
     instant,
     mask,
@@ -69,7 +70,7 @@ def remember(
         if len(oldest) == _HEADER:
             groups.pop(0)
         excess -= drop
-    return orjson.dumps(groups)
+    return dumps(groups)
 
 
 def _has_money(d: Decision) -> bool:

@@ -16,7 +16,7 @@ from typing import Any, Final
 
 import orjson
 
-from policy.compact import CHANNEL_INDEX, TIER_INDEX, from_instant, instant, mask, unmask
+from policy.compact import CHANNEL_INDEX, TIER_INDEX, dumps, from_instant, instant, mask, unmask
 from policy.memory import upgrade_v1
 from policy.records import (
     DIGEST_SIZE,
@@ -89,7 +89,7 @@ def encode_state(state: CustomerState) -> bytes:
     """The state as one compact orjson array, ``STATE_VERSION`` first."""
     ledger, c = state.ledger, state.commitments
     p, a = c.promise, c.arrangement
-    return orjson.dumps(
+    return dumps(
         [
             STATE_VERSION,
             state.customer_id,
@@ -240,7 +240,7 @@ def _decode_current(data: list[Any]) -> CustomerState:
         last_collection_at=from_instant(last_collection),
         last_tick=from_instant(last_tick),
         seen=base64.b64decode(seen),
-        memory=orjson.dumps(recent),
+        memory=dumps(recent),
     )
 
 
