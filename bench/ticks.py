@@ -4,7 +4,7 @@ The worker's tick visits ``OwnedCustomers.due(partition, now)``: awake customers
 sleepers whose hour has come (``policy.quiet_until``). Here the index holds ``owned``
 customers (default 1,000,000) of which 1% are awake, as after a first tick of a portfolio
 that mostly pays on time; one tick then runs the worker's per-customer path on the awake
-ones: ``decode_state``, ``tick``, ``encode_state``, ``quiet_until``. No Kafka: the changelog
+ones: ``decode_state``, ``tick``, ``encode_state``, ``asleep_after``. No Kafka: the changelog
 records a real tick would also append are not timed. The index's own memory is measured
 with tracemalloc, per owned customer, with and without the key bytes it keeps alive (a
 RocksDB worker's keys live only there; the memory store shares them with the table).
@@ -31,8 +31,9 @@ AWAKE_SHARE = 0.01
 
 
 def run(ctx: Context) -> tuple[list[Figure], dict[str, Any]]:
-    from policy import apply, default_policy, quiet_until, tick
+    from policy import apply, default_policy, tick
     from policy.state import decode_state, encode_state
+    from policy.wake import asleep_after
     from streams.tables import OwnedCustomers
 
     policy = default_policy()
@@ -51,7 +52,7 @@ def run(ctx: Context) -> tuple[list[Figure], dict[str, Any]]:
     assert last is not None
     now = last.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
     ticked = [tick(s, now, policy).state for s in states.values()]
-    dormant = sum(1 for s in ticked if (u := quiet_until(s, policy)) is not None and u > now)
+    dormant = sum(1 for s in ticked if asleep_after(s, now, policy) is not None)
     blobs = [encode_state(s) for s in ticked]
 
     keys = [f"cust-{n:08d}".encode() for n in range(owned_count)]
@@ -75,8 +76,8 @@ def run(ctx: Context) -> tuple[list[Figure], dict[str, Any]]:
     for key in due:
         step = tick(decode_state(blob_of[key]), now + timedelta(hours=1), policy)
         encode_state(step.state)
-        until = quiet_until(step.state, policy)
-        if until is not None and until > now:
+        until = asleep_after(step.state, now, policy)
+        if until is not None:
             owned.sleep(key, 0, until)
     tick_cpu, tick_wall = time.process_time() - cpu0, time.perf_counter() - wall0
 

@@ -55,5 +55,12 @@ def quiet_until(state: CustomerState, policy: Policy) -> datetime | None:
     return min(wakes) if wakes else _NEVER
 
 
+def asleep_after(state: CustomerState, now: datetime, policy: Policy) -> datetime | None:
+    """Until when a driver may skip the customer after its tick at ``now``; ``None``: tick
+    it next time."""
+    until = quiet_until(state, policy)
+    return until if until is not None and until > now else None
+
+
 def _midnight(day: date) -> datetime:
     return datetime.combine(day, time(), UTC)

@@ -14,8 +14,9 @@ from datetime import UTC, datetime, timedelta
 
 import orjson
 
-from policy import CustomerState, Policy, apply, erase, ids, quiet_until, tick
+from policy import CustomerState, Policy, apply, erase, ids, tick
 from policy.core import validate
+from policy.wake import asleep_after
 from schemas.decode import decode_input, decode_key
 from schemas.encode import dead_letter, decision_to_dict
 from schemas.errors import InvalidEvent, RepaymentStreamError, processing_error
@@ -258,8 +259,8 @@ class Replayer:
                 out.append({"topic": DEAD_LETTER, "key": customer_id, "value": value})
                 continue
             self.states[customer_id] = step.state
-            until = quiet_until(step.state, self.policy)
-            if until is not None and until > at:
+            until = asleep_after(step.state, at, self.policy)
+            if until is not None:
                 dormant.sleep(customer_id, until)
             out.extend(self._emit(step.decisions))
         return out

@@ -27,8 +27,9 @@ from typing import NoReturn
 import orjson
 from faust.types import EventT, TableT
 
-from policy import CustomerState, Policy, apply, erase, ids, quiet_until, tick
+from policy import CustomerState, Policy, apply, erase, ids, tick
 from policy.state import StateError, decode_state, encode_state
+from policy.wake import asleep_after
 from schemas.decode import decode_input
 from schemas.encode import dead_letter, encode_decision, format_instant
 from schemas.errors import InvalidEvent, processing_error
@@ -174,8 +175,7 @@ class Shell:
                 await self._processing_error(event, raw, exc, key=customer)
                 self.metrics.events.labels(message.topic, "processing_error").inc()
                 continue
-            until = quiet_until(step.state, self.policy)
-            asleep_until = until if until is not None and until > now else None
+            asleep_until = asleep_after(step.state, now, self.policy)
             if new_blob is not None:
                 await self._store(
                     customer, message.partition, step.state, blob, new_blob, asleep_until
