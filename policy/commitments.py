@@ -8,6 +8,7 @@ hardship window). Day rules read the customer's local calendar.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -161,10 +162,21 @@ def on_settled(c: Commitments) -> Commitments:
 
 
 def on_new_missed(c: Commitments, due_date: date) -> tuple[Commitments, bool]:
-    """A new missed installment due on or after the day an active arrangement was agreed
-    breaks it (``True`` when it did); one due before, reported late, does not."""
+    """A new missed installment due after the day an active arrangement was agreed breaks it
+    (``True`` when it did); one due on that day or before, reported late, does not."""
     a = c.arrangement
-    if a is None or (a.agreed_on is not None and due_date < a.agreed_on):
+    if a is None or (a.agreed_on is not None and due_date <= a.agreed_on):
+        return c, False
+    return replace(c, arrangement=None), True
+
+
+def on_agreed(c: Commitments, due_dates: Iterable[date]) -> tuple[Commitments, bool]:
+    """An arrangement just agreed is broken at once by a known installment due after its
+    day: that miss was reported after the agreement (it could not be missed before it fell
+    due), and only arrived first. Breaking it here is what ``on_new_missed`` would have
+    done in the order things happened."""
+    a = c.arrangement
+    if a is None or a.agreed_on is None or not any(d > a.agreed_on for d in due_dates):
         return c, False
     return replace(c, arrangement=None), True
 

@@ -281,6 +281,9 @@ def _contact_result(
     attempt_on = None if channel == SELF_SERVICE or event.outcome in cm.NOT_AN_ATTEMPT else channel
     attempts = record_result(attempts, attempt_on, at, event.outreach_id, right_party)
     effects = cm.on_outcome(promises, event, at, today, policy, ledger.paid_since(book, today))
+    commitments, broke_arrangement = cm.on_agreed(
+        effects.commitments, (i.due_date for i in book.installments)
+    )
     facts = _NO_FACTS
     callback_at = event.callback_at if event.outcome == "callback_requested" else None
     cancel = _cancel_trigger(event, policy)
@@ -288,6 +291,7 @@ def _contact_result(
         effects.opened_unreachable
         or effects.opened_hardship
         or effects.broke_promise
+        or broke_arrangement
         or callback_at is not None
         or cancel is not None
     ):
@@ -295,10 +299,11 @@ def _contact_result(
             opened_unreachable=effects.opened_unreachable,
             opened_hardship=effects.opened_hardship,
             broke_promise=effects.broke_promise,
+            broke_arrangement=broke_arrangement,
             callback_at=callback_at,
             cancel=cancel,
         )
-    return effects.commitments, attempts, facts
+    return commitments, attempts, facts
 
 
 def _cancel_trigger(event: ContactResultReported, policy: Policy) -> Trigger | None:

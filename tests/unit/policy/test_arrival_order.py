@@ -226,6 +226,24 @@ def test_late_report_of_an_installment_due_before_an_arrangement__does_not_break
     assert broken.state.arrangement is None
 
 
+def test_an_arrangement_and_a_miss_due_after_its_day__break_it_whichever_arrives_first() -> None:
+    """The miss could only be reported after the arrangement's day (it was not due before),
+    so arriving first must not save the arrangement; a miss due on that day never breaks it."""
+    policy = default_policy()
+    agreed_at = datetime(2026, 3, 10, 2, tzinfo=UTC)
+    agree = make_contact(
+        "arrangement_agreed", "agent_call", at=agreed_at, arrangement=("deferral", date(2026, 5, 1))
+    )
+    now = datetime(2026, 3, 13, tzinfo=UTC)
+    for due, broken in ((date(2026, 3, 11), True), (date(2026, 3, 10), False)):
+        miss = make_missed("i9", due, "100", at=now)
+        for order in ((agree, miss), (miss, agree)):
+            state = make_missed_state(policy, agreed_at)
+            for event in order:
+                state = apply(state, event, now, policy).state
+            assert (state.arrangement is None) == broken, (due, order[0].header.event_id)
+
+
 def make_missed_state(policy: Policy, at: datetime) -> CustomerState:
     report = make_missed("i-1", date(2026, 2, 20), "50", at=at - DAY)
     return apply(None, report, at - DAY, policy).state
