@@ -72,11 +72,12 @@ def run(ctx: Context) -> tuple[list[Figure], dict[str, Any]]:
 
     blob_of = dict(zip(keys[::awake_every], itertools.cycle(blobs), strict=False))
     cpu0, wall0 = time.process_time(), time.perf_counter()
-    due = owned.due(0, now + timedelta(hours=1))
+    later = now + timedelta(hours=1)
+    due = owned.due(0, later)
     for key in due:
-        step = tick(decode_state(blob_of[key]), now + timedelta(hours=1), policy)
+        step = tick(decode_state(blob_of[key]), later, policy)
         encode_state(step.state)
-        until = asleep_after(step.state, now, policy)
+        until = asleep_after(step.state, later, policy)
         if until is not None:
             owned.sleep(key, 0, until)
     tick_cpu, tick_wall = time.process_time() - cpu0, time.perf_counter() - wall0

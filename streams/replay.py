@@ -24,6 +24,7 @@ from schemas.events import INPUT_TOPICS, ErasureRequested, InputEvent
 from schemas.outputs import DEAD_LETTER, Decision, OutreachCancelled, RiskEscalation
 
 HOUR = timedelta(hours=1)
+STALE_SLACK = 1024  # stale heap entries ``Dormant`` tolerates before it rebuilds the heap
 CLOCK_TICKS = "repayments.clock-ticks"
 
 
@@ -171,7 +172,12 @@ class Dormant:
 
     def sleep(self, customer_id: str, until: datetime) -> None:
         self._until[customer_id] = until
-        heapq.heappush(self._heap, (until, customer_id))
+        heap = self._heap
+        heapq.heappush(heap, (until, customer_id))
+        if len(heap) > 2 * len(self._until) + STALE_SLACK:
+            # Entries of customers woken by an event pile up (some never come due): rebuild.
+            heap[:] = [(when, c) for c, when in self._until.items()]
+            heapq.heapify(heap)
 
     def wake(self, customer_id: str) -> bool:
         """Awake from now on; whether the customer was asleep."""

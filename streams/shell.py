@@ -124,7 +124,13 @@ class Shell:
         stored: bool,
     ) -> str:
         """Cancel the customer's pending outreach, then delete the state and tombstone its
-        changelog record: the personal data goes away for good once compacted."""
+        changelog record: the personal data goes away for good once compacted.
+
+        The cancellations go first, so a crash before they are delivered leaves the state
+        for the redelivered erasure. The index forgets the customer together with the local
+        delete (no await between): an event that comes while the tombstone is appended
+        starts a new customer, and stays in the index.
+        """
         partition = event.message.partition
         try:
             decisions = erase(state, erasure, now, self.policy)
@@ -133,9 +139,9 @@ class Shell:
         self.clock.record(now, partition)
         if state is not None:
             await self._send(customer, state, decisions, count=True)
+        self.owned.forget(customer, partition)
         if stored:
             await self.outbox.delete_state(customer, partition)
-        self.owned.forget(customer, partition)
         log.info("customer erased", extra=log_event("erased", partition=partition))
         return "erased"
 

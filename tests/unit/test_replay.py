@@ -315,3 +315,15 @@ def test_skipping_dormant_customers__changes_no_output_and_no_state(
     assert skipping.stats == everyone.stats
     asleep = list(skipping.dormant)
     assert asleep, "no customer was dormant: the comparison proved nothing"
+
+
+def test_dormant__a_customer_woken_and_asleep_again_leaves_no_heap_behind() -> None:
+    dormant = Dormant()
+    never = datetime(9999, 12, 31, tzinfo=UTC)
+    for _ in range(10_000):
+        dormant.sleep("c1", never)
+        assert dormant.wake("c1")
+    dormant.sleep("c1", UNTIL)
+    assert len(dormant._heap) <= 2 + 1024 * 2
+    dormant.wake_due(UNTIL)
+    assert "c1" not in dormant
