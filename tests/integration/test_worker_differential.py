@@ -117,5 +117,24 @@ def assert_no_personal_data(log: str, lines: list[str]) -> None:
     customers = {str(v["customer_id"]) for v in documents if "customer_id" in v}
     amounts = {str(v[k]) for v in documents for k in ("amount", "amount_due") if k in v}
     assert log.strip(), "the worker logged nothing: the scan would prove nothing"
-    found = sorted(x for x in customers | amounts | {'"event_id"'} if x in log)
+    text = _without_timestamps(log)
+    found = sorted(x for x in customers | amounts | {'"event_id"'} if x in text)
     assert found == [], f"personal data in the worker's log: {found}"
+
+
+def _without_timestamps(log: str) -> str:
+    """The log with each JSON record's own ``ts`` left out: a time like 14:02:10.004 holds
+    the amount "10.00". Every other field, and every line that is not JSON, is kept."""
+    kept = []
+    for line in log.splitlines():
+        try:
+            record = orjson.loads(line)
+        except orjson.JSONDecodeError:
+            kept.append(line)
+            continue
+        if isinstance(record, dict):
+            record.pop("ts", None)
+            kept.append(orjson.dumps(record).decode())
+        else:
+            kept.append(line)
+    return "\n".join(kept)
