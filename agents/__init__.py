@@ -1,17 +1,18 @@
-"""One thin Faust agent per input topic, plus the clock.
+"""One thin agent per input topic, plus the clock.
 
-Each agent only iterates its stream and hands every event to ``streams.shell.Shell``; the
-processing rules live there and in the pure core (``policy``).
+An input agent subscribes its topic and hands each partition's fetched records to
+``streams.shell.Shell`` as a batch (``streams.consumer.App.batch_agent``: no Faust event per
+record); the clock is a Faust agent over the tick topic. The processing rules live in the
+shell and in the pure core (``policy``).
 """
 
 from __future__ import annotations
 
-import faust
-
+from streams.consumer import App
 from streams.shell import Shell
 
 
-def register_all(app: faust.App, shell: Shell) -> None:
+def register_all(app: App, shell: Shell) -> None:
     from agents import clock, contact_results, erasures, missed_payments, payments
 
     payments.register(app, shell)

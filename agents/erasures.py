@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-import faust
-from faust.types import StreamT
-
+from streams.consumer import App
 from streams.shell import Shell
 
 
-def register(app: faust.App, shell: Shell) -> None:
-    @app.agent(shell.topics.erasures, name="erasures")
-    async def erasures(stream: StreamT) -> None:
-        async for event in stream.events():
-            await shell.process_input(event)
+def register(app: App, shell: Shell) -> None:
+    app.batch_agent(shell.topics.erasures, shell.process_batch)

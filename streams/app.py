@@ -20,7 +20,7 @@ import faust
 
 from policy import Policy, default_policy, load_policy
 from streams.clock import ProcessClock
-from streams.consumer import App
+from streams.consumer import App, PartitionStore
 from streams.logs import log_event, logging_config
 from streams.metrics import Metrics
 from streams.outbox import Outbox
@@ -72,15 +72,17 @@ def create_app(settings: Settings, policy: Policy | None = None) -> faust.App:
     topics = declare_topics(app, settings)
     table = customer_table(app, settings)
     owned = OwnedCustomers()
+    store = PartitionStore(table)
     shell = Shell(
         settings=settings,
         policy=policy if policy is not None else load_configured_policy(settings),
         topics=topics,
         table=table,
+        store=store,
         metrics=Metrics(owned),
         clock=ProcessClock(settings.clock),
         owned=owned,
-        outbox=Outbox(app, table),
+        outbox=Outbox(app, table, store),
     )
     app.repayment = shell  # type: ignore[attr-defined]
 

@@ -1,47 +1,108 @@
-"""Faust's consumer, without one ``asyncio.wait`` per fetched message.
+"""The one module that knows Faust's and aiokafka's internals: batch delivery, the fetch
+filter of a rebalance, and the store read and written by partition.
 
-Faust 0.15's ``Consumer._drain_messages`` hands every record to the conductor as
-``await self.wait_first(callback(message), self.suspend_flow.wait())``: four tasks, an
-``asyncio.wait`` and three cancellations per message, so that a rebalance can abandon a
-delivery that is blocked. A Faust agent that does nothing at all ran at about 10,000 events
-per CPU-second on this machine with that line and about 25,000 without it; ``python -m
-bench floor`` (an agent that also decodes and produces one record) shows the same step.
+**Batches.** Faust hands a worker one record at a time: the conductor decodes it into an
+event, puts it in the agent's queue, and the stream iterates, acks and runs its sensors.
+Measured, that path cost more than our whole per-event work (``bench/README.md``). For a
+topic registered with ``App.batch_agent``, ``FastConsumer`` hands the records of one fetch
+to the agent's handler instead, one ``Batch`` per partition in offset order, straight from
+its drain loop. What Faust guaranteed still holds, with Faust's own bookkeeping:
 
-The callback can only block in four places: flow control suspended (start-up, rebalances),
-the conductor's subscription lock held, the producer buffer over its limit, or a full stream
-queue. ``FastConsumer`` checks those first: when none holds, the callback runs to
-completion without yielding, so awaiting it directly is what ``wait_first`` would have
-done; otherwise it takes Faust's own path. Everything else in the loop (gap tracking,
-``broker_commit_every``, read offsets, yielding every 100 records) is Faust's code.
+- a record is tracked as in flight while the handler works on it and acked when the
+  handler asks for the next one, so an offset is committed only after its record was
+  processed, and Faust's commit flushes the producer first (decisions and changelog records
+  acknowledged before the offset);
+- a rebalance waits for the record in flight (``wait_empty``), and a batch stops at the
+  first record once flow is stopped or the consumer generation changed: nothing is
+  processed for a partition being revoked, or before the tables are recovered; what was not
+  processed is fetched again from the committed offset;
+- the drain loop awaits the handler, so the fetcher never runs ahead of processing by more
+  than one fetch.
 
-It also closes a hole in Faust's recovery (faust-streaming issue #596). When recovery ends,
-Faust resumes the input partitions, awaits the seek to their committed offsets, and only
-then clears the stream queues and ends the rebalance. Input records fetched after the seek
-reach the queues and are dropped by the clear, and the read offsets this loop recorded for
-them make it skip their re-fetch: never processed, yet later commits pass them (seen as
-decisions missing after a SIGKILL restart). So while the app is rebalancing, only changelog
-partitions are fetched (``_getmany``); input records wait in the fetcher, whose buffer the
-seek resets, and are fetched once the rebalance is over.
+Other topics (the clock ticks, changelogs) take Faust's path, without its one
+``asyncio.wait`` per message when the callback cannot block (``_delivery_may_block``).
 
-This reaches into Faust and mode internals; ``tests/unit/streams/test_fast_consumer.py``
-pins the version and the shapes relied on, so an upgrade is re-checked rather than trusted.
+**Recovery's end (faust-streaming #596).** When recovery ends, Faust resumes the input
+partitions, awaits the seek to their committed offsets, and only then clears the stream
+queues. Input records fetched after the seek were dropped by the clear and never fetched
+again. So while the app is rebalancing only changelog partitions are fetched (``_getmany``).
+
+**The store by partition.** A Faust table finds the RocksDB database of a key from the
+current event; batches have none, so ``PartitionStore`` reads and writes the partition's
+database (or the memory store's dict) directly, as ``Store._get``/``_set`` do.
+
+``tests/unit/streams/test_fast_consumer.py`` pins the versions and the shapes relied on, so
+an upgrade is re-checked rather than trusted.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any, cast
 
 import faust
+from faust.stores import memory as memory_store
 from faust.transport.consumer import CONSUMER_FETCHING, RecordMap
 from faust.transport.drivers import aiokafka as faust_aiokafka
-from faust.types import TP, TransportT
+from faust.types import TP, Message, TableT, TopicT, TransportT
 from mode import Service, ServiceT
+
+BatchHandler = Callable[["Batch"], Awaitable[None]]
+
+
+class Batch:
+    """The records of one partition from one fetch, in offset order.
+
+    Iterating yields each record while delivery is allowed, marks it in flight, and acks it
+    when the next is asked for (or the iteration ends): a handler that raises, or stops
+    early, leaves its current record unacked.
+    """
+
+    __slots__ = ("tp", "messages", "_consumer")
+
+    def __init__(self, consumer: FastConsumer, tp: TP, messages: list[Message]) -> None:
+        self.tp = tp
+        self.messages = messages
+        self._consumer = consumer
+
+    def __len__(self) -> int:
+        return len(self.messages)
+
+    def __iter__(self) -> Iterator[Message]:
+        consumer = self._consumer
+        app = consumer.app
+        flow_stopped = consumer.suspend_flow.is_set
+        flow_active = app.flow_control.is_active
+        # Faust tracks and acks only the records of topics whose offsets it commits.
+        acks = app.topics.acks_enabled_for(self.tp.topic)
+        track = consumer._unacked_messages.add if acks else _untracked
+        ack = consumer.ack
+        set_read_offset = consumer._read_offset.__setitem__
+        tp = self.tp
+        for message in self.messages:
+            if (
+                flow_stopped()
+                or not flow_active()
+                or message.generation_id != app.consumer_generation_id
+            ):
+                # A rebalance: the rest is fetched again from the committed offset. No
+                # read offset, so no gap is ever assumed over what was not processed.
+                consumer._read_offset.pop(tp, None)
+                return
+            track(message)
+            yield message
+            ack(message)
+            if not flow_stopped():
+                set_read_offset(tp, message.offset)
+
+
+def _untracked(message: Message) -> None:
+    pass
 
 
 class FastConsumer(faust_aiokafka.Consumer):
-    """``faust.transport.drivers.aiokafka.Consumer`` with a direct path for records."""
+    """``faust.transport.drivers.aiokafka.Consumer`` with batches and a direct path."""
 
     REBALANCE_POLL_SECONDS = 0.05
 
@@ -65,12 +126,43 @@ class FastConsumer(faust_aiokafka.Consumer):
             or any(queue.full() for queue in app.flow_control._queues)
         )
 
+    async def _add_to_batch(
+        self, batches: dict[TP, list[Message]], tp: TP, message: Message
+    ) -> None:
+        """``message`` joins its partition's batch unless it was read already. A jump in
+        offsets (compaction, transaction markers) is recorded as a gap, as Faust's loop
+        does, so that commits can pass it."""
+        offset = message.offset
+        batch = batches.get(tp)
+        if batch is None:
+            last = self._read_offset[tp]
+            if last is not None and offset < last:
+                return
+            batch = batches[tp] = []
+        else:
+            last = batch[-1].offset
+            if offset <= last:
+                return
+        if last and offset - last > 1 and self.app.topics.acks_enabled_for(message.topic):
+            await self._add_gap(tp, last + 1, offset)
+        batch.append(message)
+
+    async def _deliver_batches(self, batches: dict[TP, list[Message]]) -> None:
+        handlers = cast(App, self.app).batch_handlers
+        for tp, messages in batches.items():
+            await handlers[tp.topic](Batch(self, tp, messages))
+        if self._commit_every is not None and self._n_acked >= self._commit_every:
+            self._n_acked = 0
+            await self.commit()
+
     async def _drain_messages(self, fetcher: ServiceT) -> None:  # pragma: no cover
         callback = self.callback
         getmany = self.getmany
         consumer_should_stop = cast(Service, self)._stopped.is_set
         fetcher_should_stop = cast(Service, fetcher)._stopped.is_set
         may_block = self._delivery_may_block
+        batched = cast(App, self.app).batch_handlers
+        add_to_batch = self._add_to_batch
 
         get_read_offset = self._read_offset.__getitem__
         set_read_offset = self._read_offset.__setitem__
@@ -89,12 +181,16 @@ class FastConsumer(faust_aiokafka.Consumer):
                 ait = cast(AsyncIterator[Any], getmany(timeout=1.0))
                 await self.sleep(0)
                 if not self.should_stop:
+                    batches: dict[TP, list[Message]] = {}
                     async for tp, message in ait:
+                        offset = message.offset
+                        if tp.topic in batched:
+                            await add_to_batch(batches, tp, message)
+                            continue
                         num_since_yield += 1
                         if num_since_yield > yield_every:
                             await sleep(0)
                             num_since_yield = 0
-                        offset = message.offset
                         r_offset = get_read_offset(tp)
                         if r_offset is None or offset >= r_offset:
                             gap = offset - (r_offset or 0)
@@ -108,6 +204,8 @@ class FastConsumer(faust_aiokafka.Consumer):
                             else:
                                 await callback(message)
                             set_read_offset(tp, offset)
+                    if batches:
+                        await self._deliver_batches(batches)
                     unset_flag(CONSUMER_FETCHING)
         except self.consumer_stopped_errors:
             if self.transport.app.should_stop:
@@ -126,12 +224,54 @@ class FastConsumer(faust_aiokafka.Consumer):
             unset_flag(CONSUMER_FETCHING)
 
 
+class PartitionStore:
+    """A table's local store, read and written by partition rather than by current event."""
+
+    def __init__(self, table: TableT) -> None:
+        self._table = table
+
+    def get(self, key: bytes, partition: int) -> bytes | None:
+        store: Any = self._table.data
+        if isinstance(store, memory_store.Store):
+            return cast(bytes | None, store.data.get(key))
+        return cast(bytes | None, store._db_for_partition(partition).get(key))
+
+    def put(self, key: bytes, partition: int, value: bytes) -> None:
+        store: Any = self._table.data
+        if isinstance(store, memory_store.Store):
+            store.data[key] = value
+            return
+        store._key_index[key] = partition
+        store._db_for_partition(partition).put(key, value)
+
+    def delete(self, key: bytes, partition: int) -> None:
+        store: Any = self._table.data
+        if isinstance(store, memory_store.Store):
+            store.data.pop(key, None)
+            return
+        store._key_index.pop(key, None)
+        store._db_for_partition(partition).delete(key)
+
+
 class FastTransport(faust_aiokafka.Transport):
     Consumer = FastConsumer
 
 
 class App(faust.App):
-    """``faust.App`` whose consumer is ``FastConsumer`` (the producer is Faust's own)."""
+    """``faust.App`` whose consumer is ``FastConsumer``, with batch agents."""
+
+    batch_handlers: dict[str, BatchHandler]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.batch_handlers = {}
+
+    def batch_agent(self, topic: TopicT, handler: BatchHandler) -> None:
+        """Subscribe ``topic``; its records reach ``handler`` in per-partition ``Batch``es
+        from the consumer, not as Faust events."""
+        for name in topic.topics:
+            self.batch_handlers[name] = handler
+        self.topics.add(topic)
 
     def _new_transport(self) -> TransportT:
         return FastTransport(self.conf.broker_consumer, self)

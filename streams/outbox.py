@@ -10,7 +10,7 @@ What Faust guaranteed still holds:
 
 - Faust's commit flushes ``app.producer`` before it commits offsets, so an event's offset
   is never committed before its decisions and its changelog record are acknowledged;
-- a state write goes to the store and to the changelog partition of the event being
+- a state write goes to the store and to the changelog partition of the record being
   processed (the store is read back from that changelog on recovery), and RocksDB records
   the changelog offset it holds, as ``Collection._on_changelog_sent`` does;
 - a record the producer finally fails to deliver (retries and ``delivery.timeout``
@@ -28,6 +28,7 @@ from typing import Any
 import faust
 from faust.types import TP, TableT
 
+from streams.consumer import PartitionStore
 from streams.logs import crash
 
 log = logging.getLogger("repayment.outbox")
@@ -36,9 +37,10 @@ log = logging.getLogger("repayment.outbox")
 class Outbox:
     """Appends records to the app's producer; nothing here waits for the broker."""
 
-    def __init__(self, app: faust.App, table: TableT) -> None:
+    def __init__(self, app: faust.App, table: TableT, store: PartitionStore) -> None:
         self._app = app
         self._table = table
+        self._store = store
         self._changelog = ""
 
     async def send(
@@ -50,12 +52,9 @@ class Outbox:
         delivery.add_done_callback(partial(_check_delivery, topic))
 
     async def put_state(self, key: bytes, blob: bytes, partition: int) -> None:
-        """The customer's new state into the local store and its changelog partition.
-
-        Must run inside the stream iteration of the event that caused the change: the
-        RocksDB store picks its per-partition database from the current event.
-        """
-        self._table.data[key] = blob
+        """The customer's new state into the local store and its changelog partition
+        (``partition``: that of the record that caused the change)."""
+        self._store.put(key, partition, blob)
         if not self._changelog:
             self._changelog = self._table.changelog_topic.get_topic_name()
         delivery = await self._app.producer.send(self._changelog, key, blob, partition, None, None)
@@ -64,8 +63,7 @@ class Outbox:
     async def delete_state(self, key: bytes, partition: int) -> None:
         """Erase the customer: gone from the local store, and a tombstone (a null value) in
         its changelog partition, so compaction removes every earlier record of the key."""
-        if key in self._table.data:
-            del self._table.data[key]
+        self._store.delete(key, partition)
         if not self._changelog:
             self._changelog = self._table.changelog_topic.get_topic_name()
         delivery = await self._app.producer.send(self._changelog, key, None, partition, None, None)

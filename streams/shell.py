@@ -1,7 +1,7 @@
 """The imperative shell around the decision core: decode -> core -> table -> send.
 
-Every agent hands its events here, so the three input agents and the clock agent share one
-definition of what processing an input means. Invariants kept:
+Every agent hands its records here (the input agents a partition's batch, the clock agent a
+tick), so they share one definition of what processing an input means. Invariants kept:
 
 - bad input (decode errors, ``currency_mismatch``) becomes exactly one dead letter and the
   stream moves on; so does an input the decision code fails on (``processing_error``, or
@@ -9,8 +9,8 @@ definition of what processing an input means. Invariants kept:
   here (a broker failure, a stored state it cannot read) crashes the agent;
 - every record goes through ``Outbox`` and its one delivery check: a record that cannot be
   delivered stops the worker before its input's offset is committed;
-- the table changes only inside the iteration of the event that caused the change, and its
-  changelog record goes to that event's partition (``streams.outbox``);
+- the table changes only while the record that caused the change is in flight, in that
+  record's partition, and so does its changelog record (``streams.outbox``);
 - state is written before the decisions are sent, and Faust flushes the producer before it
   commits offsets: a crash in between re-processes the event, the core sees a duplicate and
   re-emits the same decision ids.
@@ -25,7 +25,7 @@ from datetime import UTC, datetime, timedelta
 from typing import NoReturn
 
 import orjson
-from faust.types import EventT, TableT
+from faust.types import EventT, Message, TableT
 
 from policy import CustomerState, Policy, apply, erase, ids, tick
 from policy.state import StateError, decode_state, encode_state
@@ -36,6 +36,7 @@ from schemas.errors import InvalidEvent, processing_error
 from schemas.events import ContactResultReported, ErasureRequested
 from schemas.outputs import Decision
 from streams.clock import ProcessClock
+from streams.consumer import Batch, PartitionStore
 from streams.logs import crash, log_event
 from streams.metrics import Metrics
 from streams.outbox import Outbox
@@ -55,25 +56,30 @@ class Shell:
     policy: Policy
     topics: Topics
     table: TableT
+    store: PartitionStore
     metrics: Metrics
     clock: ProcessClock
     owned: OwnedCustomers
     outbox: Outbox
 
-    async def process_input(self, event: EventT) -> None:
-        """One message of an input topic: decided, re-keyed or dead-lettered."""
-        started = time.perf_counter()
-        try:
-            result = await self._process(event)
-        except Exception as exc:
-            exit_without_commit(event, exc)
-        topic = event.message.topic
-        self.metrics.events.labels(topic, result).inc()
-        self.metrics.processing_seconds.labels(topic).observe(time.perf_counter() - started)
+    async def process_batch(self, batch: Batch) -> None:
+        """The records of one input partition, in offset order: each decided, re-keyed or
+        dead-lettered (``streams.consumer.Batch`` acks each once the next is taken)."""
+        topic = batch.tp.topic
+        events = self.metrics.events
+        seconds = self.metrics.processing_seconds.labels(topic)
+        perf_counter = time.perf_counter
+        for message in batch:
+            started = perf_counter()
+            try:
+                result = await self._process(message)
+            except Exception as exc:
+                exit_without_commit(message, exc)
+            events.labels(topic, result).inc()
+            seconds.observe(perf_counter() - started)
 
-    async def _process(self, event: EventT) -> str:
-        message = event.message
-        raw: bytes = event.value if event.value is not None else b""
+    async def _process(self, message: Message) -> str:
+        raw: bytes = message.value if message.value is not None else b""
         topic = contract_topic(self.settings, message.topic)
         not_after = self.clock.wall() + timedelta(hours=self.settings.max_future_hours)
         try:
@@ -81,28 +87,28 @@ class Shell:
                 topic, raw, max_bytes=self.settings.max_message_bytes, not_after=not_after
             )
         except InvalidEvent as error:
-            return await self._dead_letter(event, raw, error)
+            return await self._dead_letter(message, raw, error)
         except Exception as exc:
-            return await self._processing_error(event, raw, exc)
+            return await self._processing_error(message, raw, exc)
         customer = decoded.header.customer_id.encode()
         if message.key != customer:
-            return await self._rekey(event, customer, raw)
+            return await self._rekey(message, customer, raw)
         now = self.clock.for_event(decoded.header.occurred_at, message.partition, record=False)
-        blob = self.table.data.get(customer)
+        blob = self.store.get(customer, message.partition)
         state = None
         if blob is not None:
             # StateError: stop. A dormant customer's state gets the ticks it slept through.
             state = self.owned.settle(customer, message.partition, decode_state(blob))
         if isinstance(decoded, ErasureRequested):
-            return await self._erase(event, raw, decoded, customer, now, state, blob is not None)
+            return await self._erase(message, raw, decoded, customer, now, state, blob is not None)
         source = ids.message_source(topic, message.partition, message.offset)
         try:
             step = apply(state, decoded, now, self.policy, source)
             new_blob = None if step.duplicate else encode_state(step.state)
         except InvalidEvent as error:
-            return await self._dead_letter(event, raw, error)
+            return await self._dead_letter(message, raw, error)
         except Exception as exc:
-            return await self._processing_error(event, raw, exc)
+            return await self._processing_error(message, raw, exc)
         self.clock.record(now, message.partition)
         if new_blob is not None:
             await self._store(customer, message.partition, step.state, blob, new_blob)
@@ -115,7 +121,7 @@ class Shell:
 
     async def _erase(
         self,
-        event: EventT,
+        message: Message,
         raw: bytes,
         erasure: ErasureRequested,
         customer: bytes,
@@ -131,11 +137,11 @@ class Shell:
         delete (no await between): an event that comes while the tombstone is appended
         starts a new customer, and stays in the index.
         """
-        partition = event.message.partition
+        partition = message.partition
         try:
             decisions = erase(state, erasure, now, self.policy)
         except Exception as exc:
-            return await self._processing_error(event, raw, exc)
+            return await self._processing_error(message, raw, exc)
         self.clock.record(now, partition)
         if state is not None:
             await self._send(customer, state, decisions, count=True)
@@ -149,25 +155,24 @@ class Shell:
         """One clock tick: time passes for the customers of the tick's partition; those
         dormant until later are skipped (``OwnedCustomers.due``)."""
         try:
-            await self._process_tick(event)
+            await self._process_tick(event.message)
         except Exception as exc:
-            exit_without_commit(event, exc)
+            exit_without_commit(event.message, exc)
 
-    async def _process_tick(self, event: EventT) -> None:
+    async def _process_tick(self, message: Message) -> None:
         started = time.perf_counter()
-        message = event.message
-        raw: bytes = event.value if event.value is not None else b""
+        raw: bytes = message.value if message.value is not None else b""
         try:
             at = parse_tick(raw)
         except InvalidEvent as error:
-            result = await self._dead_letter(event, raw, error)
+            result = await self._dead_letter(message, raw, error)
             self.metrics.events.labels(message.topic, result).inc()
             return
         now = self.clock.for_tick(at, message.partition)
         customers = 0
         owned = self.owned
         for customer in owned.due(message.partition, now):
-            blob = self.table.data.get(customer)
+            blob = self.store.get(customer, message.partition)
             if blob is None:
                 continue
             try:
@@ -178,7 +183,7 @@ class Shell:
             except Exception as exc:
                 # The tick is fine; this customer's state made the core fail. The dead
                 # letter names the customer (its key) so the defect can be replayed.
-                await self._processing_error(event, raw, exc, key=customer)
+                await self._processing_error(message, raw, exc, key=customer)
                 self.metrics.events.labels(message.topic, "processing_error").inc()
                 continue
             asleep_until = asleep_after(step.state, now, self.policy)
@@ -229,9 +234,8 @@ class Shell:
                     decision, deferred_rule(decision, state.timezone, profile)
                 )
 
-    async def _rekey(self, event: EventT, customer: bytes, raw: bytes) -> str:
+    async def _rekey(self, message: Message, customer: bytes, raw: bytes) -> str:
         """The value's customer_id is authoritative: send it again under that key."""
-        message = event.message
         await self.outbox.send(message.topic, customer, raw)
         self.metrics.rekeyed.labels(message.topic).inc()
         log.debug(
@@ -243,13 +247,12 @@ class Shell:
         return "rekeyed"
 
     async def _processing_error(
-        self, event: EventT, raw: bytes, exc: Exception, key: bytes | None = None
+        self, message: Message, raw: bytes, exc: Exception, key: bytes | None = None
     ) -> str:
         """The decision code failed on this input: a defect. Dead-letter it and move on, or
         stop without committing when the operator chose ``stop``."""
         if self.settings.on_processing_error == "stop":
-            exit_without_commit(event, exc)
-        message = event.message
+            exit_without_commit(message, exc)
         log.error(
             "processing error; input dead-lettered",
             exc_info=exc,
@@ -260,12 +263,11 @@ class Shell:
                 offset=message.offset,
             ),
         )
-        return await self._dead_letter(event, raw, processing_error(exc), key)
+        return await self._dead_letter(message, raw, processing_error(exc), key)
 
     async def _dead_letter(
-        self, event: EventT, raw: bytes, error: InvalidEvent, key: bytes | None = None
+        self, message: Message, raw: bytes, error: InvalidEvent, key: bytes | None = None
     ) -> str:
-        message = event.message
         if key is None:
             key = message.key if isinstance(message.key, bytes) else None
         letter = dead_letter(message.topic, message.partition, message.offset, key, raw, error)
@@ -284,7 +286,7 @@ class Shell:
         return "processing_error" if error.code == "processing_error" else "dead_lettered"
 
 
-def exit_without_commit(event: EventT, exc: Exception) -> NoReturn:
+def exit_without_commit(message: Message, exc: Exception) -> NoReturn:
     """An unexpected error is a bug (or a broker failure): stop at once, like a crash.
 
     Faust would ack the event and let a restarted agent move past it, losing it. Exiting
@@ -292,7 +294,6 @@ def exit_without_commit(event: EventT, exc: Exception) -> NoReturn:
     last commit, exactly as after SIGKILL (duplicates re-emit the same ids). A message that
     fails every time keeps the worker down; the log names it.
     """
-    message = event.message
     crash(
         log,
         "unexpected error; exiting without committing this event",

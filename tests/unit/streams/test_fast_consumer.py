@@ -7,16 +7,19 @@ recovery); these tests fail first when a Faust upgrade moves what it reaches int
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 from importlib.metadata import version
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+import faust.stores.rocksdb
 import faust.transport.consumer
-from faust.types import TP
+from faust.types import TP, Message
 
 from streams.app import create_app
-from streams.consumer import FastConsumer, FastTransport
+from streams.consumer import Batch, FastConsumer, FastTransport, PartitionStore
 from streams.settings import Settings
 
 
@@ -77,7 +80,7 @@ def test_while_rebalancing__only_changelog_partitions_are_fetched() -> None:
         app = create_app(Settings(store="memory://", bootstrap_servers="127.0.0.1:1"))
         consumer = app.consumer
         assert isinstance(consumer, FastConsumer)
-        events = TP("ns.payments", 0)
+        events = TP("repayments.payments", 0)
         changelog = TP(next(iter(app.tables.changelog_topics)), 0)
         asked: list[set[TP] | None] = []
 
@@ -97,5 +100,150 @@ def test_while_rebalancing__only_changelog_partitions_are_fetched() -> None:
         app.rebalancing = False
         assert set(await consumer._getmany({events, changelog}, 1.0)) == {events, changelog}
         assert asked[-1] == {events, changelog}
+
+    asyncio.run(check())
+
+
+def _messages(app: Any, tp: TP, offsets: list[int]) -> list[Message]:
+    messages = []
+    for offset in offsets:
+        message = Message(tp.topic, tp.partition, offset, 0.0, 0, None, b"k", b"v", None, tp=tp)
+        message.generation_id = app.consumer_generation_id
+        messages.append(message)
+    return messages
+
+
+async def _flowing_app() -> Any:
+    app = create_app(Settings(store="memory://", bootstrap_servers="127.0.0.1:1"))
+    # As the subscription does for the input topics: their offsets are committed.
+    app.topics._acking_topics.update(app.batch_handlers)
+    app.flow_control.resume()
+    app.consumer.resume_flow()
+    return app
+
+
+def test_faust__keeps_the_bookkeeping_batches_rely_on() -> None:
+    ack = inspect.getsource(faust.transport.consumer.Consumer.ack)
+    assert "self._unacked_messages.discard(message)" in ack
+    assert "acked_for_tp.append(offset)" in ack
+    wait_empty = inspect.getsource(faust.transport.consumer.Consumer.wait_empty)
+    assert "while not self.should_stop and self._unacked_messages:" in wait_empty
+    revoked = inspect.getsource(faust.transport.consumer.Consumer.on_partitions_revoked)
+    assert "self._read_offset.pop(tp, None)" in revoked
+    rocks_set = inspect.getsource(faust.stores.rocksdb.Store._set)
+    assert "self._key_index[key] = partition" in rocks_set
+    assert "db = self._db_for_partition(partition)" in rocks_set
+
+
+def test_batch__tracks_the_record_in_flight_and_acks_it_when_the_next_is_taken() -> None:
+    async def check() -> None:
+        app = await _flowing_app()
+        consumer = app.consumer
+        tp = TP("repayments.payments", 3)
+        batch = Batch(consumer, tp, _messages(app, tp, [10, 11, 12]))
+        seen = []
+        for message in batch:
+            seen.append(message.offset)
+            assert set(consumer._unacked_messages) == {message}  # wait_empty waits for it
+            assert consumer._acked[tp] == seen[:-1]  # only what was finished is committable
+        assert seen == [10, 11, 12]
+        assert consumer._acked[tp] == [10, 11, 12]
+        assert not consumer._unacked_messages
+        assert consumer._read_offset[tp] == 12
+        assert consumer._new_offset(tp) == 13
+
+    asyncio.run(check())
+
+
+def test_batch__a_handler_that_fails_leaves_its_record_unacked() -> None:
+    async def check() -> None:
+        app = await _flowing_app()
+        consumer = app.consumer
+        tp = TP("repayments.payments", 0)
+        batch = Batch(consumer, tp, _messages(app, tp, [0, 1, 2]))
+        with contextlib.suppress(RuntimeError):
+            for message in batch:
+                if message.offset == 1:
+                    raise RuntimeError("the decision code failed")
+        assert consumer._acked[tp] == [0]
+        assert consumer._new_offset(tp) == 1
+
+    asyncio.run(check())
+
+
+def test_batch__stops_once_a_rebalance_stops_flow_and_forgets_the_read_offset() -> None:
+    async def check() -> None:
+        app = await _flowing_app()
+        consumer = app.consumer
+        tp = TP("repayments.payments", 0)
+        batch = Batch(consumer, tp, _messages(app, tp, [5, 6, 7]))
+        seen = []
+        for message in batch:
+            seen.append(message.offset)
+            if message.offset == 6:
+                consumer.stop_flow()  # revocation began while 6 was being processed
+        assert seen == [5, 6]  # 6 finished (the revocation waited for it), 7 never started
+        assert consumer._acked[tp] == [5, 6]
+        assert tp not in consumer._read_offset  # 7 is fetched again, no gap assumed
+
+    asyncio.run(check())
+
+
+def test_batch__records_of_an_older_generation_are_not_processed() -> None:
+    async def check() -> None:
+        app = await _flowing_app()
+        consumer = app.consumer
+        tp = TP("repayments.payments", 0)
+        messages = _messages(app, tp, [0, 1])
+        app.consumer_generation_id += 1  # fetched before the partitions were reassigned
+        assert list(Batch(consumer, tp, messages)) == []
+        assert not consumer._acked[tp]
+
+    asyncio.run(check())
+
+
+def test_add_to_batch__keeps_offset_order_skips_what_was_read_and_records_gaps() -> None:
+    async def check() -> None:
+        app = await _flowing_app()
+        consumer = app.consumer
+        tp, other = TP("repayments.payments", 0), TP("repayments.payments", 1)
+        assert app.topics.acks_enabled_for(tp.topic)
+        consumer._read_offset[tp] = 4
+        batches: dict[TP, list[Message]] = {}
+        for message in _messages(app, tp, [3, 4, 5, 9, 9]) + _messages(app, other, [0]):
+            await consumer._add_to_batch(batches, message.tp, message)
+        assert [m.offset for m in batches[tp]] == [4, 5, 9]  # 3 was read before
+        assert [m.offset for m in batches[other]] == [0]
+        # Faust's interval for 6-8: it ends past 9, and counts only once 9 is acked.
+        assert sorted((i.begin, i.end) for i in consumer._gap[tp]) == [(6, 10)]
+        four, five, nine = batches[tp]
+        consumer.ack(four)
+        consumer.ack(five)
+        assert consumer._new_offset(tp) == 6  # not past 9 before 9 is processed
+        consumer.ack(nine)
+        assert consumer._new_offset(tp) == 10
+
+    asyncio.run(check())
+
+
+def test_partition_store__reads_and_writes_the_partitions_database(tmp_path: Path) -> None:
+    async def check() -> None:
+        for store in ("memory://", "rocksdb://"):
+            app = create_app(
+                Settings(
+                    store=store, bootstrap_servers="127.0.0.1:1", data_dir=tmp_path / store[:6]
+                )
+            )
+            table = app.repayment.table
+            partitions = PartitionStore(table)
+            partitions.put(b"cust-1", 2, b"state")
+            assert partitions.get(b"cust-1", 2) == b"state"
+            assert table.data.get(b"cust-1") == b"state"  # web views read without a partition
+            if store == "rocksdb://":
+                assert partitions.get(b"cust-1", 1) is None  # another partition's database
+                assert b"cust-1" in table.data._dbs[2]
+            partitions.delete(b"cust-1", 2)
+            assert partitions.get(b"cust-1", 2) is None
+            assert table.data.get(b"cust-1") is None
 
     asyncio.run(check())
