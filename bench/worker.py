@@ -127,7 +127,7 @@ class WorkerProcess:
 
     async def metric_sum(self, name: str) -> float:
         """Sum of every series of one metric on ``/metrics`` (0 when it has none)."""
-        status, text = await self._get("/metrics")
+        status, text = await self._get(f"/metrics?name[]={name}")
         if status != 200:
             return 0.0
         prefix = name + "{"

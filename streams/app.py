@@ -85,6 +85,7 @@ def create_app(settings: Settings, policy: Policy | None = None) -> faust.App:
         outbox=Outbox(app, table, store),
     )
     app.repayment = shell  # type: ignore[attr-defined]
+    app.after_drain.append(shell.outbox.persist_offsets)  # before stores close partitions
 
     from agents import register_all
     from streams import lifecycle, web

@@ -126,6 +126,16 @@ class FastConsumer(faust_aiokafka.Consumer):
             or any(queue.full() for queue in app.flow_control._queues)
         )
 
+    async def wait_empty(self) -> None:
+        """Faust's (every record in flight acked, then a commit), then the producer flushed
+        and ``App.after_drain`` run: a rebalance and a stop come through here before the
+        tables close their partitions' stores."""
+        await super().wait_empty()
+        await self.app.producer.flush()
+        await asyncio.sleep(0)  # the delivery callbacks of what the flush sent
+        for hook in cast(App, self.app).after_drain:
+            hook()
+
     async def _add_to_batch(
         self, batches: dict[TP, list[Message]], tp: TP, message: Message
     ) -> None:
@@ -225,32 +235,47 @@ class FastConsumer(faust_aiokafka.Consumer):
 
 
 class PartitionStore:
-    """A table's local store, read and written by partition rather than by current event."""
+    """A table's local store, read and written by partition rather than by current event.
+
+    For RocksDB this is ``Store._get``/``_set`` with the partition given, minus the key
+    index those keep for reads without an event (they fall back to asking each partition's
+    database, and a key never changes partition).
+    """
 
     def __init__(self, table: TableT) -> None:
         self._table = table
 
-    def get(self, key: bytes, partition: int) -> bytes | None:
+    def _rocksdb(self) -> Any:
         store: Any = self._table.data
-        if isinstance(store, memory_store.Store):
-            return cast(bytes | None, store.data.get(key))
-        return cast(bytes | None, store._db_for_partition(partition).get(key))
+        return None if isinstance(store, memory_store.Store) else store
+
+    def get(self, key: bytes, partition: int) -> bytes | None:
+        rocksdb = self._rocksdb()
+        if rocksdb is None:
+            return cast(bytes | None, self._table.data.data.get(key))
+        return cast(bytes | None, rocksdb._db_for_partition(partition).get(key))
 
     def put(self, key: bytes, partition: int, value: bytes) -> None:
-        store: Any = self._table.data
-        if isinstance(store, memory_store.Store):
-            store.data[key] = value
-            return
-        store._key_index[key] = partition
-        store._db_for_partition(partition).put(key, value)
+        rocksdb = self._rocksdb()
+        if rocksdb is None:
+            self._table.data.data[key] = value
+        else:
+            rocksdb._db_for_partition(partition).put(key, value)
 
     def delete(self, key: bytes, partition: int) -> None:
-        store: Any = self._table.data
-        if isinstance(store, memory_store.Store):
-            store.data.pop(key, None)
-            return
-        store._key_index.pop(key, None)
-        store._db_for_partition(partition).delete(key)
+        rocksdb = self._rocksdb()
+        if rocksdb is None:
+            self._table.data.data.pop(key, None)
+        else:
+            rocksdb._key_index.pop(key, None)
+            rocksdb._db_for_partition(partition).delete(key)
+
+    def persisted(self, changelog: str, partition: int, offset: int) -> None:
+        """RocksDB's record of the changelog offset it holds (what a restart reads from),
+        unless the partition was revoked meanwhile: its database is closed, not reopened."""
+        rocksdb = self._rocksdb()
+        if rocksdb is not None and partition in rocksdb._dbs:
+            rocksdb.set_persisted_offset(TP(changelog, partition), offset)
 
 
 class FastTransport(faust_aiokafka.Transport):
@@ -261,10 +286,12 @@ class App(faust.App):
     """``faust.App`` whose consumer is ``FastConsumer``, with batch agents."""
 
     batch_handlers: dict[str, BatchHandler]
+    after_drain: list[Callable[[], None]]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.batch_handlers = {}
+        self.after_drain = []
 
     def batch_agent(self, topic: TopicT, handler: BatchHandler) -> None:
         """Subscribe ``topic``; its records reach ``handler`` in per-partition ``Batch``es

@@ -63,6 +63,10 @@ class CustomerCensus(Collector):
         tally = Tally(self._owned.tiers())
         return {tier: tally.get(tier, 0) for tier in TIERS}
 
+    def describe(self) -> Iterator[GaugeMetricFamily]:
+        """The names, for ``/metrics?name[]=``; read once, at registration."""
+        return self.collect()
+
     def collect(self) -> Iterator[GaugeMetricFamily]:
         family = GaugeMetricFamily(
             "repayment_customers", "Customers owned by this worker, by risk tier.", labels=["tier"]
@@ -100,6 +104,10 @@ class WorkerState(Collector):
     ) -> None:
         self.ready, self.recovering = ready, recovering
         self.remaining, self.partitions = remaining, partitions
+
+    def describe(self) -> Iterator[GaugeMetricFamily]:
+        """The names, for ``/metrics?name[]=``; read once, at registration (unbound)."""
+        return self.collect()
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         yield GaugeMetricFamily(
@@ -252,5 +260,9 @@ class Metrics:
         if event.callback_at is not None:
             self.callbacks_requested.inc()
 
-    def exposition(self) -> bytes:
+    def exposition(self, names: Sequence[str] = ()) -> bytes:
+        """The text format; only the named metrics when ``names`` (``?name[]=...``, as
+        prometheus_client's own server: a poller reads one counter without the rest)."""
+        if names:
+            return generate_latest(self.registry.restricted_registry(names))
         return generate_latest(self.registry)

@@ -1,10 +1,11 @@
-"""The hot path's writes: decisions and state changes, straight to the app's producer.
+"""The hot path's writes: decisions and state changes, straight to the Kafka producer.
 
 Why not ``Topic.send`` and ``table[key] = value``: Faust wraps each of those messages in a
 ``FutureMessage``, a producer buffer and a background task, and ``Table.on_key_set`` adds
 sensors on top. Profiled, that machinery cost more than the whole decision core (about
-0.3 ms per message; ``bench/README.md``, "What each change bought"). ``app.producer.send``
-is the same call Faust ends in: one record appended to aiokafka's accumulator.
+0.3 ms per message; ``bench/README.md``, "What each change bought"). Records go to the
+aiokafka producer under ``app.producer`` (what Faust's own send ends in, without its
+produce-message signal): one record appended to aiokafka's accumulator.
 
 What Faust guaranteed still holds:
 
@@ -12,7 +13,10 @@ What Faust guaranteed still holds:
   is never committed before its decisions and its changelog record are acknowledged;
 - a state write goes to the store and to the changelog partition of the record being
   processed (the store is read back from that changelog on recovery), and RocksDB records
-  the changelog offset it holds, as ``Collection._on_changelog_sent`` does;
+  the changelog offset it holds, as ``Collection._on_changelog_sent`` does, once per batch
+  rather than per record (``persist_offsets``, after each batch and whenever the consumer
+  has drained for a rebalance or a stop): an offset that lags only means recovery re-reads
+  a few records it already has;
 - a record the producer finally fails to deliver (retries and ``delivery.timeout``
   exhausted) stops the worker before any later commit: the events are processed again by
   whoever takes the partitions, and duplicates re-emit the same decision ids.
@@ -26,7 +30,7 @@ from functools import partial
 from typing import Any
 
 import faust
-from faust.types import TP, TableT
+from faust.types import TableT
 
 from streams.consumer import PartitionStore
 from streams.logs import crash
@@ -35,43 +39,55 @@ log = logging.getLogger("repayment.outbox")
 
 
 class Outbox:
-    """Appends records to the app's producer; nothing here waits for the broker."""
+    """Appends records to the producer; nothing here waits for the broker."""
 
     def __init__(self, app: faust.App, table: TableT, store: PartitionStore) -> None:
         self._app = app
         self._table = table
         self._store = store
         self._changelog = ""
+        self._delivered: dict[int, int] = {}  # changelog partition -> highest offset acked
 
     async def send(
         self, topic: str, key: bytes | None, value: bytes, partition: int | None = None
     ) -> None:
         """One record to ``topic``: to ``partition``, or by key with Kafka's default
         partitioner. Every record the worker writes goes through here or ``put_state``."""
-        delivery = await self._app.producer.send(topic, key, value, partition, None, None)
+        producer = self._app.producer._ensure_producer()
+        delivery = await producer.send(topic, value, key=key, partition=partition)
         delivery.add_done_callback(partial(_check_delivery, topic))
 
     async def put_state(self, key: bytes, blob: bytes, partition: int) -> None:
         """The customer's new state into the local store and its changelog partition
         (``partition``: that of the record that caused the change)."""
         self._store.put(key, partition, blob)
-        if not self._changelog:
-            self._changelog = self._table.changelog_topic.get_topic_name()
-        delivery = await self._app.producer.send(self._changelog, key, blob, partition, None, None)
-        delivery.add_done_callback(partial(self._persisted, TP(self._changelog, partition)))
+        await self._append_changelog(key, blob, partition)
 
     async def delete_state(self, key: bytes, partition: int) -> None:
         """Erase the customer: gone from the local store, and a tombstone (a null value) in
         its changelog partition, so compaction removes every earlier record of the key."""
         self._store.delete(key, partition)
+        await self._append_changelog(key, None, partition)
+
+    async def _append_changelog(self, key: bytes, value: bytes | None, partition: int) -> None:
         if not self._changelog:
             self._changelog = self._table.changelog_topic.get_topic_name()
-        delivery = await self._app.producer.send(self._changelog, key, None, partition, None, None)
-        delivery.add_done_callback(partial(self._persisted, TP(self._changelog, partition)))
+        producer = self._app.producer._ensure_producer()
+        delivery = await producer.send(self._changelog, value, key=key, partition=partition)
+        delivery.add_done_callback(partial(self._persisted, partition))
 
-    def _persisted(self, tp: TP, delivery: asyncio.Future[Any]) -> None:
-        if _check_delivery(tp.topic, delivery):
-            self._table.data.set_persisted_offset(tp, delivery.result().offset)
+    def _persisted(self, partition: int, delivery: asyncio.Future[Any]) -> None:
+        if _check_delivery(self._changelog, delivery):
+            offset = delivery.result().offset
+            if offset > self._delivered.get(partition, -1):
+                self._delivered[partition] = offset
+
+    def persist_offsets(self) -> None:
+        """Record in the store the changelog offsets acknowledged since the last call."""
+        if self._delivered:
+            delivered, self._delivered = self._delivered, {}
+            for partition, offset in delivered.items():
+                self._store.persisted(self._changelog, partition, offset)
 
 
 def _check_delivery(topic: str, delivery: asyncio.Future[Any]) -> bool:

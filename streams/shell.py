@@ -65,23 +65,29 @@ class Shell:
     async def process_batch(self, batch: Batch) -> None:
         """The records of one input partition, in offset order: each decided, re-keyed or
         dead-lettered (``streams.consumer.Batch`` acks each once the next is taken)."""
-        topic = batch.tp.topic
-        events = self.metrics.events
-        seconds = self.metrics.processing_seconds.labels(topic)
-        perf_counter = time.perf_counter
-        for message in batch:
-            started = perf_counter()
-            try:
-                result = await self._process(message)
-            except Exception as exc:
-                exit_without_commit(message, exc)
-            events.labels(topic, result).inc()
-            seconds.observe(perf_counter() - started)
-
-    async def _process(self, message: Message) -> str:
-        raw: bytes = message.value if message.value is not None else b""
-        topic = contract_topic(self.settings, message.topic)
+        topic = contract_topic(self.settings, batch.tp.topic)
+        # The bound on occurred_at moves once per batch (a batch takes well under a second).
         not_after = self.clock.wall() + timedelta(hours=self.settings.max_future_hours)
+        seconds = self.metrics.processing_seconds.labels(batch.tp.topic)
+        perf_counter = time.perf_counter
+        results: dict[str, int] = {}
+        try:
+            for message in batch:
+                started = perf_counter()
+                try:
+                    result = await self._process(message, topic, not_after)
+                except Exception as exc:
+                    exit_without_commit(message, exc)
+                results[result] = results.get(result, 0) + 1
+                seconds.observe(perf_counter() - started)
+        finally:
+            for result, count in results.items():
+                self.metrics.events.labels(batch.tp.topic, result).inc(count)
+            self.outbox.persist_offsets()
+
+    async def _process(self, message: Message, topic: str, not_after: datetime) -> str:
+        """One record of an input topic (``topic``: its contract name)."""
+        raw: bytes = message.value if message.value is not None else b""
         try:
             decoded = decode_input(
                 topic, raw, max_bytes=self.settings.max_message_bytes, not_after=not_after
@@ -169,6 +175,7 @@ class Shell:
             self.metrics.events.labels(message.topic, result).inc()
             return
         now = self.clock.for_tick(at, message.partition)
+        self.outbox.persist_offsets()
         customers = 0
         owned = self.owned
         for customer in owned.due(message.partition, now):

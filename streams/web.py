@@ -46,7 +46,10 @@ def register(app: faust.App, shell: Shell) -> None:
     @app.page("/metrics")
     class MetricsView(View):
         async def get(self, request: Request) -> Response:
-            return self.bytes(shell.metrics.exposition(), headers={"Content-Type": CONTENT_TYPE})
+            names = request.query.getall("name[]", [])
+            return self.bytes(
+                shell.metrics.exposition(names), headers={"Content-Type": CONTENT_TYPE}
+            )
 
     @app.page("/healthz")
     class HealthView(View):

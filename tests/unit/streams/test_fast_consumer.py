@@ -247,3 +247,23 @@ def test_partition_store__reads_and_writes_the_partitions_database(tmp_path: Pat
             assert table.data.get(b"cust-1") is None
 
     asyncio.run(check())
+
+
+def test_wait_empty__runs_the_after_drain_hooks_once_the_producer_is_flushed() -> None:
+    """A rebalance and a stop drain the consumer before the stores close their partitions:
+    the changelog offsets acknowledged by then are recorded (``Outbox.persist_offsets``)."""
+
+    async def check() -> None:
+        app = await _flowing_app()
+        consumer = app.consumer
+        steps: list[str] = []
+
+        async def flush() -> None:
+            steps.append("flush")
+
+        app.producer.flush = flush
+        app.after_drain[:] = [lambda: steps.append("hook")]
+        await consumer.wait_empty()
+        assert steps[-2:] == ["flush", "hook"]
+
+    asyncio.run(check())

@@ -150,3 +150,18 @@ def test_worker_state__not_ready_until_bound_then_read_at_every_scrape() -> None
     ready = samples(metrics)
     assert ready[("repayment_ready", unlabelled)] == 1
     assert ready[("repayment_assigned_partitions", unlabelled)] == 3
+
+
+def test_exposition__of_named_metrics_only_what_a_poller_asks_for() -> None:
+    """``/metrics?name[]=...``: the bench reads one counter many times a second, and a full
+    exposition would cost the worker more than the counter's readers can tolerate."""
+    metrics = started()
+    for names in (
+        ["repayment_events_total"],
+        ["repayment_customers"],
+        ["repayment_assigned_partitions", "repayment_ready"],
+    ):
+        text = metrics.exposition(names).decode()
+        families = {family.name for family in text_string_to_metric_families(text)}
+        assert families == {name.removesuffix("_total") for name in names}, names
+    assert len(metrics.exposition()) > 10 * len(metrics.exposition(["repayment_ready"]))
