@@ -38,7 +38,7 @@ an upgrade is re-checked rather than trusted.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any, cast
 
 import faust
@@ -105,6 +105,7 @@ class FastConsumer(faust_aiokafka.Consumer):
     """``faust.transport.drivers.aiokafka.Consumer`` with batches and a direct path."""
 
     REBALANCE_POLL_SECONDS = 0.05
+    BATCH_RECORDS = 100
 
     async def _getmany(self, active_partitions: set[TP] | None, timeout: float) -> RecordMap:
         """Faust's fetch, but no input partition while a rebalance is under way."""
@@ -158,21 +159,57 @@ class FastConsumer(faust_aiokafka.Consumer):
         batch.append(message)
 
     async def _deliver_batches(self, batches: dict[TP, list[Message]]) -> None:
+        """Each partition's records to its handler, at most ``BATCH_RECORDS`` at a time, with
+        the event loop's other tasks let in between (as Faust's loop yields every 100)."""
         handlers = cast(App, self.app).batch_handlers
+        size = self.BATCH_RECORDS
         for tp, messages in batches.items():
-            await handlers[tp.topic](Batch(self, tp, messages))
+            handler = handlers[tp.topic]
+            for start in range(0, len(messages), size):
+                await handler(Batch(self, tp, messages[start : start + size]))
+                await asyncio.sleep(0)
         if self._commit_every is not None and self._n_acked >= self._commit_every:
             self._n_acked = 0
             await self.commit()
 
+    async def _fetch(self, timeout: float) -> tuple[dict[TP, list[Message]], RecordMap]:
+        """Faust's ``getmany`` up to the records, whole: (the messages of batched topics by
+        partition, the records of the others). Batched records become messages at once, so
+        they carry the generation they were fetched in, as ``getmany``'s do."""
+        records, active = await self._wait_next_records(timeout)
+        if records is None or self.should_stop:
+            return {}, {}
+        if not self.flow_active:
+            self.log.dev("getmany called while flow not active. Seek back to committed offsets.")
+            try:
+                await self.perform_seek()
+            except Exception as exc:
+                self.log.warning(f"exception performing seek when flow not active {exc}")
+            return {}, {}
+        batched_topics = cast(App, self.app).batch_handlers
+        to_message = self._to_message
+        track = self.app.monitor.track_tp_end_offset
+        buffered = self._buffered_partitions
+        batched: dict[TP, list[Message]] = {}
+        others: RecordMap = {}
+        for tp, tp_records in records.items():
+            if active is None or tp in active or tp in buffered:
+                track(tp, self.highwater(tp))
+                if tp.topic in batched_topics:
+                    batched[tp] = [to_message(tp, record) for record in tp_records]
+                else:
+                    others[tp] = tp_records
+        return batched, others
+
     async def _drain_messages(self, fetcher: ServiceT) -> None:  # pragma: no cover
         callback = self.callback
-        getmany = self.getmany
+        fetch = self._fetch
         consumer_should_stop = cast(Service, self)._stopped.is_set
         fetcher_should_stop = cast(Service, fetcher)._stopped.is_set
         may_block = self._delivery_may_block
-        batched = cast(App, self.app).batch_handlers
         add_to_batch = self._add_to_batch
+        to_message = self._to_message
+        app = self.app
 
         get_read_offset = self._read_offset.__getitem__
         set_read_offset = self._read_offset.__setitem__
@@ -188,15 +225,15 @@ class FastConsumer(faust_aiokafka.Consumer):
         try:
             while not (consumer_should_stop() or fetcher_should_stop()):
                 set_flag(CONSUMER_FETCHING)
-                ait = cast(AsyncIterator[Any], getmany(timeout=1.0))
                 await self.sleep(0)
+                fetched, others = await fetch(timeout=1.0)
+                generation_id = app.consumer_generation_id
                 if not self.should_stop:
-                    batches: dict[TP, list[Message]] = {}
-                    async for tp, message in ait:
+                    for tp, record in self.scheduler.iterate(others):
+                        if not self.flow_active or app.consumer_generation_id != generation_id:
+                            break
+                        message = to_message(tp, record)
                         offset = message.offset
-                        if tp.topic in batched:
-                            await add_to_batch(batches, tp, message)
-                            continue
                         num_since_yield += 1
                         if num_since_yield > yield_every:
                             await sleep(0)
@@ -214,6 +251,10 @@ class FastConsumer(faust_aiokafka.Consumer):
                             else:
                                 await callback(message)
                             set_read_offset(tp, offset)
+                    batches: dict[TP, list[Message]] = {}
+                    for tp, messages in fetched.items():
+                        for message in messages:
+                            await add_to_batch(batches, tp, message)
                     if batches:
                         await self._deliver_batches(batches)
                     unset_flag(CONSUMER_FETCHING)

@@ -267,3 +267,78 @@ def test_wait_empty__runs_the_after_drain_hooks_once_the_producer_is_flushed() -
         assert steps[-2:] == ["flush", "hook"]
 
     asyncio.run(check())
+
+
+def _record(tp: TP, offset: int) -> Any:
+    return SimpleNamespace(
+        topic=tp.topic,
+        partition=tp.partition,
+        offset=offset,
+        timestamp=0,
+        timestamp_type=0,
+        headers=[],
+        key=b"k",
+        value=b"v",
+        checksum=None,
+        serialized_key_size=1,
+        serialized_value_size=1,
+    )
+
+
+def test_fetch__batched_topics_become_messages_of_the_generation_they_were_fetched_in() -> None:
+    async def check() -> None:
+        app = await _flowing_app()
+        consumer = app.consumer
+        payments, revoked = TP("repayments.payments", 0), TP("repayments.payments", 1)
+        ticks = TP("repayments.clock-ticks", 0)
+        fetched = {
+            payments: [_record(payments, 7), _record(payments, 8)],
+            revoked: [_record(revoked, 0)],  # no longer active: dropped, as getmany does
+            ticks: [_record(ticks, 3)],
+        }
+
+        async def wait_next_records(timeout: float) -> tuple[Any, set[TP]]:
+            return fetched, {payments, ticks}
+
+        consumer._wait_next_records = wait_next_records
+        consumer.highwater = lambda tp: 10
+        app.consumer_generation_id = 4
+        batched, others = await consumer._fetch(1.0)
+        assert list(batched) == [payments]
+        assert [(m.offset, m.generation_id, m.tp) for m in batched[payments]] == [
+            (7, 4, payments),
+            (8, 4, payments),
+        ]
+        assert others == {ticks: fetched[ticks]}  # Faust's per-record path
+
+        seeks: list[bool] = []
+
+        async def perform_seek() -> None:
+            seeks.append(True)
+
+        consumer.perform_seek = perform_seek
+        consumer.stop_flow()  # records fetched while a rebalance stopped flow
+        assert await consumer._fetch(1.0) == ({}, {})
+        assert seeks == [True]  # back to the committed offsets, as getmany does
+
+    asyncio.run(check())
+
+
+def test_deliver_batches__in_offset_order_a_bounded_number_at_a_time() -> None:
+    async def check() -> None:
+        app = await _flowing_app()
+        consumer = app.consumer
+        tp = TP("repayments.payments", 0)
+        seen: list[list[int]] = []
+
+        async def handler(batch: Batch) -> None:
+            seen.append([m.offset for m in batch])
+
+        app.batch_handlers[tp.topic] = handler
+        offsets = list(range(consumer.BATCH_RECORDS * 2 + 5))
+        await consumer._deliver_batches({tp: _messages(app, tp, offsets)})
+        assert [len(chunk) for chunk in seen] == [consumer.BATCH_RECORDS] * 2 + [5]
+        assert [offset for chunk in seen for offset in chunk] == offsets
+        assert consumer._new_offset(tp) == len(offsets)
+
+    asyncio.run(check())
