@@ -9,16 +9,18 @@ would raise no alert and the dashboard would miss it.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections import Counter as Tally
 from collections.abc import Callable, Iterator, Sequence
-from itertools import product
+from itertools import accumulate, product
 from typing import Final
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
+from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.platform_collector import PlatformCollector
 from prometheus_client.process_collector import ProcessCollector
 from prometheus_client.registry import Collector
+from prometheus_client.utils import floatToGoString
 
 from schemas.events import CHANNELS, SELF_SERVICE, SELF_SERVICE_OUTCOMES, ContactResultReported
 from schemas.outputs import (
@@ -50,6 +52,70 @@ DEFERRAL_RULES: Final = ("quiet_hours", "cap")
 
 _SECONDS_BUCKETS: Final = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5)
 _AGE_BUCKETS: Final = (0.01, 0.1, 0.5, 1, 5, 30, 60, 300, 1800, 3600, 86400, 604800)
+
+
+class LoopHistogram(Collector):
+    """A histogram observed from one event loop, exposed as prometheus_client's is
+    (``_bucket`` with ``le``, ``_sum``, ``_count``).
+
+    prometheus_client's takes a lock for each bucket and the sum: about 1 us an
+    observation, and an input event makes two. Here an observation is a bisect and two
+    additions; scrapes run on the same loop (Faust's web server), so nothing races.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        documentation: str,
+        labelnames: Sequence[str] = (),
+        *,
+        buckets: Sequence[float],
+        registry: CollectorRegistry,
+    ) -> None:
+        self._name = name
+        self._documentation = documentation
+        self._labelnames = list(labelnames)
+        self._bounds = [float(b) for b in buckets]
+        self._children: dict[tuple[str, ...], LoopHistogramChild] = {}
+        if not self._labelnames:
+            self.labels()  # exists at zero from the start, as prometheus_client's does
+        registry.register(self)
+
+    def labels(self, *values: str) -> LoopHistogramChild:
+        child = self._children.get(values)
+        if child is None:
+            if len(values) != len(self._labelnames):
+                raise ValueError(f"{self._name} takes labels {self._labelnames}, got {values}")
+            child = self._children[values] = LoopHistogramChild(self._bounds)
+        return child
+
+    def observe(self, amount: float) -> None:
+        self.labels().observe(amount)
+
+    def describe(self) -> Iterator[HistogramMetricFamily]:
+        yield HistogramMetricFamily(self._name, self._documentation, labels=self._labelnames)
+
+    def collect(self) -> Iterator[HistogramMetricFamily]:
+        family = HistogramMetricFamily(self._name, self._documentation, labels=self._labelnames)
+        edges = [floatToGoString(b) for b in self._bounds] + ["+Inf"]
+        for values, child in self._children.items():
+            family.add_metric(
+                list(values), list(zip(edges, accumulate(child.counts), strict=True)), child.sum
+            )
+        yield family
+
+
+class LoopHistogramChild:
+    __slots__ = ("_bounds", "counts", "sum")
+
+    def __init__(self, bounds: list[float]) -> None:
+        self._bounds = bounds
+        self.counts = [0] * (len(bounds) + 1)  # the last one is +Inf
+        self.sum = 0.0
+
+    def observe(self, amount: float) -> None:
+        self.counts[bisect_left(self._bounds, amount)] += 1
+        self.sum += amount
 
 
 class CustomerCensus(Collector):
@@ -175,14 +241,14 @@ class Metrics:
             ["rule"],
             registry=r,
         )
-        self.processing_seconds = Histogram(
+        self.processing_seconds = LoopHistogram(
             "repayment_processing_seconds",
             "Time to process one input event or clock tick.",
             ["topic"],
             buckets=_SECONDS_BUCKETS,
             registry=r,
         )
-        self.event_age_seconds = Histogram(
+        self.event_age_seconds = LoopHistogram(
             "repayment_event_age_seconds",
             "Processor clock minus occurred_at, at processing time.",
             buckets=_AGE_BUCKETS,

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from functools import partial
 from typing import Any
 
@@ -47,6 +48,9 @@ class Outbox:
         self._store = store
         self._changelog = ""
         self._delivered: dict[int, int] = {}  # changelog partition -> highest offset acked
+        # One delivery callback per topic and per changelog partition, not one per record.
+        self._checks: dict[str, Callable[[asyncio.Future[Any]], None]] = {}
+        self._persists: dict[int, Callable[[asyncio.Future[Any]], None]] = {}
 
     async def send(
         self, topic: str, key: bytes | None, value: bytes, partition: int | None = None
@@ -55,7 +59,10 @@ class Outbox:
         partitioner. Every record the worker writes goes through here or ``put_state``."""
         producer = self._app.producer._ensure_producer()
         delivery = await producer.send(topic, value, key=key, partition=partition)
-        delivery.add_done_callback(partial(_check_delivery, topic))
+        check = self._checks.get(topic)
+        if check is None:
+            check = self._checks[topic] = partial(_check_delivery, topic)
+        delivery.add_done_callback(check)
 
     async def put_state(self, key: bytes, blob: bytes, partition: int) -> None:
         """The customer's new state into the local store and its changelog partition
@@ -74,7 +81,10 @@ class Outbox:
             self._changelog = self._table.changelog_topic.get_topic_name()
         producer = self._app.producer._ensure_producer()
         delivery = await producer.send(self._changelog, value, key=key, partition=partition)
-        delivery.add_done_callback(partial(self._persisted, partition))
+        persist = self._persists.get(partition)
+        if persist is None:
+            persist = self._persists[partition] = partial(self._persisted, partition)
+        delivery.add_done_callback(persist)
 
     def _persisted(self, partition: int, delivery: asyncio.Future[Any]) -> None:
         if _check_delivery(self._changelog, delivery):

@@ -7,7 +7,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from decimal import Decimal
 from itertools import product
+from typing import Any
 
+from prometheus_client import CollectorRegistry, Histogram, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from schemas.events import CHANNELS
@@ -20,7 +22,7 @@ from schemas.outputs import (
     OutreachNeeded,
     RiskEscalation,
 )
-from streams.metrics import DEFERRAL_RULES, INPUT_RESULTS, TICK_RESULTS, Metrics
+from streams.metrics import DEFERRAL_RULES, INPUT_RESULTS, TICK_RESULTS, LoopHistogram, Metrics
 
 INPUTS = ["acme.payments", "acme.missed-payments", "acme.contact-results"]
 TICKS = "acme.clock-ticks"
@@ -165,3 +167,32 @@ def test_exposition__of_named_metrics_only_what_a_poller_asks_for() -> None:
         families = {family.name for family in text_string_to_metric_families(text)}
         assert families == {name.removesuffix("_total") for name in names}, names
     assert len(metrics.exposition()) > 10 * len(metrics.exposition(["repayment_ready"]))
+
+
+def test_loop_histogram__exposes_what_prometheus_clients_histogram_does() -> None:
+    """Same buckets (``le`` inclusive), sum and count, so rules and dashboards are unchanged."""
+    buckets = (0.001, 0.01, 0.1, 1)
+    observations = [0.0005, 0.001, 0.001, 0.005, 0.1, 0.5, 3.0]
+    ours, theirs = CollectorRegistry(), CollectorRegistry()
+    mine = LoopHistogram("x_seconds", "x", ["topic"], buckets=buckets, registry=ours)
+    reference = Histogram("x_seconds", "x", ["topic"], buckets=buckets, registry=theirs)
+    for amount in observations:
+        mine.labels("t").observe(amount)
+        reference.labels("t").observe(amount)
+
+    def series(registry: CollectorRegistry) -> dict[tuple[str, frozenset[Any]], float]:
+        text = generate_latest(registry).decode()
+        return {
+            (s.name, frozenset(s.labels.items())): s.value
+            for family in text_string_to_metric_families(text)
+            for s in family.samples
+            if not s.name.endswith("_created")
+        }
+
+    assert series(ours) == series(theirs)
+    unlabeled_ours = LoopHistogram("y_seconds", "y", buckets=buckets, registry=ours)
+    Histogram("y_seconds", "y", buckets=buckets, registry=theirs)
+    assert series(ours) == series(theirs)  # unlabeled: at zero before any observation
+    unlabeled_ours.observe(0.01)
+    assert series(ours)[("y_seconds_count", frozenset())] == 1
+    assert series(ours)[("x_seconds_bucket", frozenset({("topic", "t"), ("le", "0.001")}))] == 3
