@@ -127,6 +127,28 @@ class FastConsumer(faust_aiokafka.Consumer):
             or any(queue.full() for queue in app.flow_control._queues)
         )
 
+    async def perform_seek(self) -> None:
+        """Faust's seek back to the committed offsets (at recovery's end, and when records
+        were fetched while flow was stopped and so dropped), completed for the input
+        partitions nothing was ever committed for: aiokafka's ``seek_to_committed`` leaves
+        those where the fetcher was, past the dropped records, which were then never
+        processed. They go back to their beginning, as ``auto_offset_reset`` (earliest)
+        says; what a worker processed there was committed when its partitions were revoked.
+        """
+        await super().perform_seek()
+        acks_enabled_for = self.app.topics.acks_enabled_for
+        never = [
+            tp
+            for tp in self.assignment()
+            if not self._committed_offset.get(tp)
+            and acks_enabled_for(tp.topic)
+            and not self._is_changelog_tp(tp)
+        ]
+        if never and self.app.conf.consumer_auto_offset_reset == "earliest":
+            await self._thread.seek_to_beginning(*never)
+            for tp in never:
+                self._read_offset[tp] = None
+
     async def wait_empty(self) -> None:
         """Faust's (every record in flight acked, then a commit), then the producer flushed
         and ``App.after_drain`` run: a rebalance and a stop come through here before the

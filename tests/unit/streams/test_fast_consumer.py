@@ -342,3 +342,34 @@ def test_deliver_batches__in_offset_order_a_bounded_number_at_a_time() -> None:
         assert consumer._new_offset(tp) == len(offsets)
 
     asyncio.run(check())
+
+
+def test_perform_seek__an_input_partition_never_committed_goes_back_to_its_beginning() -> None:
+    """aiokafka's seek_to_committed skips a partition with no committed offset: records
+    fetched while flow was stopped, and dropped, would never be fetched again."""
+
+    async def check() -> None:
+        app = await _flowing_app()
+        consumer = app.consumer
+        committed_input = TP("repayments.payments", 0)
+        never_input = TP("repayments.payments", 1)
+        changelog = TP(next(iter(app.tables.changelog_topics)), 1)
+        assigned = {committed_input, never_input, changelog}
+        to_beginning: list[TP] = []
+
+        async def seek_to_committed() -> dict[TP, int | None]:
+            return {committed_input: 42, never_input: None, changelog: None}
+
+        async def seek_to_beginning(*tps: TP) -> None:
+            to_beginning.extend(tps)
+
+        consumer.seek_to_committed = seek_to_committed
+        consumer.assignment = lambda: assigned
+        consumer._thread = SimpleNamespace(seek_to_beginning=seek_to_beginning)
+        consumer._read_offset[never_input] = 17  # read, dropped while flow was stopped
+        await consumer.perform_seek()
+        assert to_beginning == [never_input]  # not a changelog: recovery positions those
+        assert consumer._read_offset[never_input] is None
+        assert consumer._read_offset[committed_input] == 42
+
+    asyncio.run(check())
