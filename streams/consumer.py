@@ -42,6 +42,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from typing import Any, cast
 
 import faust
+from aiokafka import TopicPartition
 from faust.stores import memory as memory_store
 from faust.transport.consumer import CONSUMER_FETCHING, RecordMap
 from faust.transport.drivers import aiokafka as faust_aiokafka
@@ -145,7 +146,7 @@ class FastConsumer(faust_aiokafka.Consumer):
             and not self._is_changelog_tp(tp)
         ]
         if never and self.app.conf.consumer_auto_offset_reset == "earliest":
-            await self._thread.seek_to_beginning(*never)
+            await self._thread.seek_to_beginning(*(TopicPartition(*tp) for tp in never))
             for tp in never:
                 self._read_offset[tp] = None
 

@@ -16,6 +16,7 @@ from typing import Any
 
 import faust.stores.rocksdb
 import faust.transport.consumer
+from aiokafka import TopicPartition
 from faust.types import TP, Message
 
 from streams.app import create_app
@@ -360,8 +361,9 @@ def test_perform_seek__an_input_partition_never_committed_goes_back_to_its_begin
         async def seek_to_committed() -> dict[TP, int | None]:
             return {committed_input: 42, never_input: None, changelog: None}
 
-        async def seek_to_beginning(*tps: TP) -> None:
-            to_beginning.extend(tps)
+        async def seek_to_beginning(*tps: TopicPartition) -> None:
+            assert all(type(tp) is TopicPartition for tp in tps), tps  # aiokafka refuses TPs
+            to_beginning.extend(TP(tp.topic, tp.partition) for tp in tps)
 
         consumer.seek_to_committed = seek_to_committed
         consumer.assignment = lambda: assigned
