@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Iterator
+from time import monotonic
 from typing import Any, cast
 
 import faust
@@ -102,6 +103,22 @@ def _untracked(message: Message) -> None:
     pass
 
 
+async def _uncancelled(handling: Awaitable[None]) -> None:
+    """Await a batch's handling to its end even if this task is cancelled meanwhile.
+
+    A clean stop cancels the fetcher's task (this loop) before it waits for the records in
+    flight; cut off at an await, a record would leave its state in the store without its
+    changelog record. Flow is stopped by then, so the batch ends after the current record;
+    the cancellation is raised once it has.
+    """
+    task = asyncio.ensure_future(handling)
+    try:
+        await asyncio.shield(task)
+    except asyncio.CancelledError:
+        await asyncio.wait([task])
+        raise
+
+
 class FastConsumer(faust_aiokafka.Consumer):
     """``faust.transport.drivers.aiokafka.Consumer`` with batches and a direct path."""
 
@@ -131,19 +148,22 @@ class FastConsumer(faust_aiokafka.Consumer):
     async def perform_seek(self) -> None:
         """Faust's seek back to the committed offsets (at recovery's end, and when records
         were fetched while flow was stopped and so dropped), completed for the input
-        partitions nothing was ever committed for: aiokafka's ``seek_to_committed`` leaves
-        those where the fetcher was, past the dropped records, which were then never
-        processed. They go back to their beginning, as ``auto_offset_reset`` (earliest)
-        says; what a worker processed there was committed when its partitions were revoked.
+        partitions the broker holds no committed offset for: aiokafka's
+        ``seek_to_committed`` leaves those where the fetcher was, past the dropped records,
+        which were then never processed. They go back to their beginning, as
+        ``auto_offset_reset`` (earliest) says: what was processed there is processed again
+        (duplicates re-emit the same ids), nothing is skipped.
         """
-        await super().perform_seek()
+        committed = await self.seek_to_committed()
+        for tp, offset in committed.items():  # as Faust's perform_seek
+            self._read_offset[tp] = offset if offset is not None and offset >= 0 else None
+            if offset is not None:
+                self._committed_offset[tp] = offset or None
         acks_enabled_for = self.app.topics.acks_enabled_for
         never = [
             tp
-            for tp in self.assignment()
-            if not self._committed_offset.get(tp)
-            and acks_enabled_for(tp.topic)
-            and not self._is_changelog_tp(tp)
+            for tp, offset in committed.items()
+            if not offset and acks_enabled_for(tp.topic) and not self._is_changelog_tp(tp)
         ]
         if never and self.app.conf.consumer_auto_offset_reset == "earliest":
             await self._thread.seek_to_beginning(*(TopicPartition(*tp) for tp in never))
@@ -185,11 +205,13 @@ class FastConsumer(faust_aiokafka.Consumer):
         """Each partition's records to its handler, at most ``BATCH_RECORDS`` at a time, with
         the event loop's other tasks let in between (as Faust's loop yields every 100)."""
         handlers = cast(App, self.app).batch_handlers
+        inbound = self.app.monitor.stream_inbound_time  # Faust's stalled-stream check reads it
         size = self.BATCH_RECORDS
         for tp, messages in batches.items():
             handler = handlers[tp.topic]
             for start in range(0, len(messages), size):
-                await handler(Batch(self, tp, messages[start : start + size]))
+                inbound[tp] = monotonic()
+                await _uncancelled(handler(Batch(self, tp, messages[start : start + size])))
                 await asyncio.sleep(0)
         if self._commit_every is not None and self._n_acked >= self._commit_every:
             self._n_acked = 0

@@ -68,15 +68,16 @@ class Outbox:
         """The customer's new state into the local store and its changelog partition
         (``partition``: that of the record that caused the change)."""
         self._store.put(key, partition, blob)
-        await self._append_changelog(key, blob, partition)
+        await self.append_changelog(key, blob, partition)
 
     async def delete_state(self, key: bytes, partition: int) -> None:
         """Erase the customer: gone from the local store, and a tombstone (a null value) in
         its changelog partition, so compaction removes every earlier record of the key."""
         self._store.delete(key, partition)
-        await self._append_changelog(key, None, partition)
+        await self.append_changelog(key, None, partition)
 
-    async def _append_changelog(self, key: bytes, value: bytes | None, partition: int) -> None:
+    async def append_changelog(self, key: bytes, value: bytes | None, partition: int) -> None:
+        """``value`` (``None``: a tombstone) to the changelog partition, the store as it is."""
         if not self._changelog:
             self._changelog = self._table.changelog_topic.get_topic_name()
         producer = self._app.producer._ensure_producer()

@@ -18,9 +18,10 @@ tick), so they share one definition of what processing an input means. Invariant
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import NoReturn
 
@@ -61,6 +62,17 @@ class Shell:
     clock: ProcessClock
     owned: OwnedCustomers
     outbox: Outbox
+    locks: dict[int, asyncio.Lock] = field(default_factory=dict)
+
+    def _lock(self, partition: int) -> asyncio.Lock:
+        """One customer's state is read, changed and appended to the changelog by one task
+        at a time: the input batches of a partition and its clock ticks take turns, so a
+        tick never works from a state an erasure is deleting, and two changelog records of
+        a key never reach the producer out of order."""
+        lock = self.locks.get(partition)
+        if lock is None:
+            lock = self.locks[partition] = asyncio.Lock()
+        return lock
 
     async def process_batch(self, batch: Batch) -> None:
         """The records of one input partition, in offset order: each decided, re-keyed or
@@ -72,14 +84,15 @@ class Shell:
         perf_counter = time.perf_counter
         results: dict[str, int] = {}
         try:
-            for message in batch:
-                started = perf_counter()
-                try:
-                    result = await self._process(message, topic, not_after)
-                except Exception as exc:
-                    exit_without_commit(message, exc)
-                results[result] = results.get(result, 0) + 1
-                seconds.observe(perf_counter() - started)
+            async with self._lock(batch.tp.partition):
+                for message in batch:
+                    started = perf_counter()
+                    try:
+                        result = await self._process(message, topic, not_after)
+                    except Exception as exc:
+                        exit_without_commit(message, exc)
+                    results[result] = results.get(result, 0) + 1
+                    seconds.observe(perf_counter() - started)
         finally:
             for result, count in results.items():
                 self.metrics.events.labels(batch.tp.topic, result).inc(count)
@@ -106,7 +119,7 @@ class Shell:
             # StateError: stop. A dormant customer's state gets the ticks it slept through.
             state = self.owned.settle(customer, message.partition, decode_state(blob))
         if isinstance(decoded, ErasureRequested):
-            return await self._erase(message, raw, decoded, customer, now, state, blob is not None)
+            return await self._erase(message, raw, decoded, customer, now, state)
         source = ids.message_source(topic, message.partition, message.offset)
         try:
             step = apply(state, decoded, now, self.policy, source)
@@ -120,6 +133,11 @@ class Shell:
             await self._store(customer, message.partition, step.state, blob, new_blob)
             if isinstance(decoded, ContactResultReported):
                 self.metrics.count_contact_result(decoded)
+        elif blob is not None:
+            # Seen before: maybe redelivered after a crash between the store and the
+            # changelog record. The stored state goes to the changelog again, so the
+            # changelog always ends where the store does.
+            await self.outbox.append_changelog(customer, blob, message.partition)
         await self._send(customer, step.state, step.decisions, count=not step.duplicate)
         age = (now - decoded.header.occurred_at).total_seconds()
         self.metrics.event_age_seconds.observe(max(age, 0.0))
@@ -133,14 +151,15 @@ class Shell:
         customer: bytes,
         now: datetime,
         state: CustomerState | None,
-        stored: bool,
     ) -> str:
         """Cancel the customer's pending outreach, then delete the state and tombstone its
         changelog record: the personal data goes away for good once compacted.
 
         The cancellations go first, so a crash before they are delivered leaves the state
-        for the redelivered erasure. The index forgets the customer together with the local
-        delete (no await between): an event that comes while the tombstone is appended
+        for the redelivered erasure. The tombstone is appended even when no state is stored:
+        a crash between the local delete and the tombstone leaves the changelog's copy for
+        the redelivered erasure to remove. The index forgets the customer together with the
+        local delete (no await between): an event that comes while the tombstone is appended
         starts a new customer, and stays in the index.
         """
         partition = message.partition
@@ -152,8 +171,7 @@ class Shell:
         if state is not None:
             await self._send(customer, state, decisions, count=True)
         self.owned.forget(customer, partition)
-        if stored:
-            await self.outbox.delete_state(customer, partition)
+        await self.outbox.delete_state(customer, partition)
         log.info("customer erased", extra=log_event("erased", partition=partition))
         return "erased"
 
@@ -177,31 +195,10 @@ class Shell:
         now = self.clock.for_tick(at, message.partition)
         self.outbox.persist_offsets()
         customers = 0
-        owned = self.owned
-        for customer in owned.due(message.partition, now):
-            blob = self.store.get(customer, message.partition)
-            if blob is None:
-                continue
-            try:
-                step = tick(decode_state(blob), now, self.policy)
-                new_blob = None if step.duplicate else encode_state(step.state)
-            except StateError:
-                raise
-            except Exception as exc:
-                # The tick is fine; this customer's state made the core fail. The dead
-                # letter names the customer (its key) so the defect can be replayed.
-                await self._processing_error(message, raw, exc, key=customer)
-                self.metrics.events.labels(message.topic, "processing_error").inc()
-                continue
-            asleep_until = asleep_after(step.state, now, self.policy)
-            if new_blob is not None:
-                await self._store(
-                    customer, message.partition, step.state, blob, new_blob, asleep_until
-                )
-            elif asleep_until is not None:
-                owned.sleep(customer, message.partition, asleep_until)
-            await self._send(customer, step.state, step.decisions, count=not step.duplicate)
-            customers += 1
+        lock = self._lock(message.partition)
+        for customer in self.owned.due(message.partition, now):
+            async with lock:
+                customers += await self._tick_customer(message, raw, customer, now)
         self.metrics.clock_ticks.inc()
         self.metrics.processing_seconds.labels(message.topic).observe(time.perf_counter() - started)
         log.debug(
@@ -210,6 +207,32 @@ class Shell:
                 "tick", partition=message.partition, at=format_instant(now), customers=customers
             ),
         )
+
+    async def _tick_customer(
+        self, message: Message, raw: bytes, customer: bytes, now: datetime
+    ) -> int:
+        """Time passes for one customer of the tick's partition; 1 if it was ticked."""
+        blob = self.store.get(customer, message.partition)
+        if blob is None:
+            return 0
+        try:
+            step = tick(decode_state(blob), now, self.policy)
+            new_blob = None if step.duplicate else encode_state(step.state)
+        except StateError:
+            raise
+        except Exception as exc:
+            # The tick is fine; this customer's state made the core fail. The dead letter
+            # names the customer (its key) so the defect can be replayed.
+            await self._processing_error(message, raw, exc, key=customer)
+            self.metrics.events.labels(message.topic, "processing_error").inc()
+            return 0
+        asleep_until = asleep_after(step.state, now, self.policy)
+        if new_blob is not None:
+            await self._store(customer, message.partition, step.state, blob, new_blob, asleep_until)
+        elif asleep_until is not None:
+            self.owned.sleep(customer, message.partition, asleep_until)
+        await self._send(customer, step.state, step.decisions, count=not step.duplicate)
+        return 1
 
     async def _store(
         self,

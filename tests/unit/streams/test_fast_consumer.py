@@ -129,6 +129,8 @@ def test_faust__keeps_the_bookkeeping_batches_rely_on() -> None:
     assert "acked_for_tp.append(offset)" in ack
     wait_empty = inspect.getsource(faust.transport.consumer.Consumer.wait_empty)
     assert "while not self.should_stop and self._unacked_messages:" in wait_empty
+    seek = inspect.getsource(faust.transport.consumer.Consumer.perform_seek)
+    assert "_committed_offsets = await self.seek_to_committed()" in seek  # as overridden
     revoked = inspect.getsource(faust.transport.consumer.Consumer.on_partitions_revoked)
     assert "self._read_offset.pop(tp, None)" in revoked
     rocks_set = inspect.getsource(faust.stores.rocksdb.Store._set)
@@ -369,9 +371,47 @@ def test_perform_seek__an_input_partition_never_committed_goes_back_to_its_begin
         consumer.assignment = lambda: assigned
         consumer._thread = SimpleNamespace(seek_to_beginning=seek_to_beginning)
         consumer._read_offset[never_input] = 17  # read, dropped while flow was stopped
+        consumer._committed_offset[never_input] = 9  # a commit that failed, recorded anyway
         await consumer.perform_seek()
         assert to_beginning == [never_input]  # not a changelog: recovery positions those
         assert consumer._read_offset[never_input] is None
         assert consumer._read_offset[committed_input] == 42
+
+    asyncio.run(check())
+
+
+def test_deliver_batches__a_stop_lets_the_record_in_flight_finish() -> None:
+    """Faust's stop cancels the fetcher's task before it waits for records in flight: cut
+    off at an await, a record would leave its state stored without its changelog record."""
+
+    async def check() -> None:
+        app = await _flowing_app()
+        consumer = app.consumer
+        tp = TP("repayments.payments", 0)
+        appending = asyncio.Event()
+        appended = asyncio.Event()
+        done: list[int] = []
+
+        async def handler(batch: Batch) -> None:
+            for message in batch:
+                appending.set()
+                await appended.wait()  # the changelog record being appended
+                done.append(message.offset)
+
+        app.batch_handlers[tp.topic] = handler
+        delivering = asyncio.ensure_future(
+            consumer._deliver_batches({tp: _messages(app, tp, [0, 1, 2])})
+        )
+        await appending.wait()
+        assert app.monitor.stream_inbound_time[tp] > 0  # Faust's stalled-stream check
+        consumer.stop_flow()  # Faust's _stop_consumer: flow first, then the fetcher
+        delivering.cancel()
+        await asyncio.sleep(0)
+        appended.set()
+        with contextlib.suppress(asyncio.CancelledError):
+            await delivering
+        assert delivering.cancelled()
+        assert done == [0]  # finished, and nothing started after the stop
+        assert consumer._acked[tp] == [0]
 
     asyncio.run(check())
