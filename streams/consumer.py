@@ -68,9 +68,6 @@ class Batch:
         self.messages = messages
         self._consumer = consumer
 
-    def __len__(self) -> int:
-        return len(self.messages)
-
     def __iter__(self) -> Iterator[Message]:
         consumer = self._consumer
         app = consumer.app
