@@ -43,7 +43,7 @@ from time import monotonic
 from typing import Any, cast
 
 import faust
-from aiokafka import TopicPartition
+from aiokafka import AIOKafkaProducer, TopicPartition
 from faust.stores import memory as memory_store
 from faust.transport.consumer import CONSUMER_FETCHING, RecordMap
 from faust.transport.drivers import aiokafka as faust_aiokafka
@@ -359,6 +359,12 @@ class PartitionStore:
         rocksdb = self._rocksdb()
         if rocksdb is not None and partition in rocksdb._dbs:
             rocksdb.set_persisted_offset(TP(changelog, partition), offset)
+
+
+def kafka_producer(app: faust.App) -> AIOKafkaProducer:
+    """The aiokafka producer under the app's (started with it): what Faust's send ends in,
+    and what its commit flushes."""
+    return cast(AIOKafkaProducer, app.producer._ensure_producer())  # type: ignore[attr-defined]
 
 
 class FastTransport(faust_aiokafka.Transport):

@@ -4,8 +4,9 @@ Why not ``Topic.send`` and ``table[key] = value``: Faust wraps each of those mes
 ``FutureMessage``, a producer buffer and a background task, and ``Table.on_key_set`` adds
 sensors on top. Profiled, that machinery cost more than the whole decision core (about
 0.3 ms per message; ``bench/README.md``, "What each change bought"). Records go to the
-aiokafka producer under ``app.producer`` (what Faust's own send ends in, without its
-produce-message signal): one record appended to aiokafka's accumulator.
+aiokafka producer under ``app.producer`` (``streams.consumer.kafka_producer``: what
+Faust's own send ends in, without its produce-message signal): one record appended to
+aiokafka's accumulator.
 
 What Faust guaranteed still holds:
 
@@ -33,7 +34,7 @@ from typing import Any
 import faust
 from faust.types import TableT
 
-from streams.consumer import PartitionStore
+from streams.consumer import PartitionStore, kafka_producer
 from streams.logs import crash
 
 log = logging.getLogger("repayment.outbox")
@@ -57,7 +58,7 @@ class Outbox:
     ) -> None:
         """One record to ``topic``: to ``partition``, or by key with Kafka's default
         partitioner. Every record the worker writes goes through here or ``put_state``."""
-        producer = self._app.producer._ensure_producer()
+        producer = kafka_producer(self._app)
         delivery = await producer.send(topic, value, key=key, partition=partition)
         check = self._checks.get(topic)
         if check is None:
@@ -80,7 +81,7 @@ class Outbox:
         """``value`` (``None``: a tombstone) to the changelog partition, the store as it is."""
         if not self._changelog:
             self._changelog = self._table.changelog_topic.get_topic_name()
-        producer = self._app.producer._ensure_producer()
+        producer = kafka_producer(self._app)
         delivery = await producer.send(self._changelog, value, key=key, partition=partition)
         persist = self._persists.get(partition)
         if persist is None:
